@@ -1,0 +1,1 @@
+"""AWS side of the factory (pulumi-aws v7)."""

@@ -1,0 +1,87 @@
+"""The secrets a stack needs, read only through `pulumi.Config.require_secret`.
+
+Reference stacks hold no secret values (a `secure:` value needs the Pulumi CLI to create);
+users set them with `pulumi config set --secret ai-factory:<key>`, and `factory plan`
+supplies clearly marked placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config.errors import ConfigError, Problem
+from components.config.models import ClusterJoin, CredentialProvider, FactoryConfig
+from components.conventions import CONFIG_NAMESPACE
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str
+    """Key under `ai-factory:`."""
+    description: str
+    needed: Callable[[FactoryConfig], bool]
+
+
+SECRETS: tuple[SecretSpec, ...] = (
+    SecretSpec(
+        "onPremSshPrivateKey",
+        "SSH private key Ansible uses to reach the on-prem servers",
+        lambda c: c.on_prem is not None,
+    ),
+    SecretSpec(
+        "hybridSsmActivation",
+        "JSON {activationId, activationCode} of the SSM hybrid activation for EKS Hybrid Nodes",
+        lambda c: (
+            c.join_method is ClusterJoin.EKS_HYBRID
+            and c.on_prem is not None
+            and c.on_prem.cluster.credential_provider is CredentialProvider.SSM
+        ),
+    ),
+    SecretSpec(
+        "kubeadmJoin",
+        "JSON {token, caCertHash} for joining the standalone on-prem cluster",
+        lambda c: c.join_method is ClusterJoin.KUBEADM,
+    ),
+    SecretSpec(
+        "externalApiKey",
+        "API key of the external model the router falls back to",
+        lambda c: c.serving is not None and c.serving.router.external_api_model is not None,
+    ),
+)
+
+
+def needed_secrets(cfg: FactoryConfig) -> list[SecretSpec]:
+    return [s for s in SECRETS if s.needed(cfg)]
+
+
+def placeholder(key: str) -> str:
+    """The value `factory plan` supplies for a secret; never a real credential."""
+    return f"offline-placeholder-for-{CONFIG_NAMESPACE}:{key}"
+
+
+def read_secrets(cfg: FactoryConfig) -> dict[str, pulumi.Output[str]]:
+    """Every secret the config needs, as secret Outputs.
+
+    All missing secrets are reported together, before any resource is registered.
+    """
+    conf = pulumi.Config(CONFIG_NAMESPACE)
+    found: dict[str, pulumi.Output[str]] = {}
+    problems: list[Problem] = []
+    for spec in needed_secrets(cfg):
+        value = conf.get_secret(spec.key)
+        if value is None:
+            problems.append(
+                Problem(
+                    f"{CONFIG_NAMESPACE}:{spec.key}",
+                    f"secret is missing ({spec.description})",
+                    f"set it with `pulumi config set --secret {CONFIG_NAMESPACE}:{spec.key} …`",
+                )
+            )
+        else:
+            found[spec.key] = value
+    if problems:
+        raise ConfigError(problems)
+    return found

@@ -1,0 +1,324 @@
+"""Checks that span fields or sections, each reported at the exact config path it concerns.
+
+They run once the structure is valid (models.py); every failed check is one `Problem`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterator
+
+from components.config.errors import Problem
+from components.config.models import (
+    ClusterJoin,
+    FactoryConfig,
+    Place,
+    ServingTier,
+    Tier,
+)
+from components.gpus import GPU_FAMILIES, GPU_MODELS, gpus_per_instance
+
+NS = "ai-factory:"
+
+
+def _p(path: str) -> str:
+    return NS + path
+
+
+def check(cfg: FactoryConfig) -> list[Problem]:
+    """Every cross-field problem of `cfg`, in config order."""
+    checks = (
+        _residency,
+        _on_prem,
+        _cloud,
+        _storage,
+        _vector_store,
+        _serving,
+        _budget,
+    )
+    return [problem for fn in checks for problem in fn(cfg)]
+
+
+def _known_classes(cfg: FactoryConfig) -> str:
+    return ", ".join(sorted(cfg.residency.data_classes))
+
+
+def _data_class(cfg: FactoryConfig, path: str, name: str) -> Iterator[Problem]:
+    if name not in cfg.residency.data_classes:
+        yield Problem(_p(path), f"unknown data class '{name}'", _known_classes(cfg))
+
+
+def _residency(cfg: FactoryConfig) -> Iterator[Problem]:
+    for name, policy in cfg.residency.data_classes.items():
+        if Place.ON_PREM not in policy.processing and Place.CLOUD not in policy.processing:
+            yield Problem(
+                _p(f"residency.dataClasses.{name}.processing"),
+                "data that may be processed only by an external API cannot be served by the factory",
+                "include on-prem or cloud",
+            )
+
+
+def _on_prem(cfg: FactoryConfig) -> Iterator[Problem]:
+    op = cfg.on_prem
+    if op is None:
+        return
+    if op.country not in cfg.residency.allowed_countries:
+        yield Problem(
+            _p("onPrem.country"),
+            f"site country '{op.country}' is outside the residency allow-list",
+            ", ".join(cfg.residency.allowed_countries),
+        )
+    for dup, n in Counter(s.name for s in op.servers).items():
+        if n > 1:
+            yield Problem(_p("onPrem.servers"), f"server name '{dup}' is used {n} times", "unique names")
+    for dup, n in Counter(s.address for s in op.servers).items():
+        if n > 1:
+            yield Problem(_p("onPrem.servers"), f"address {dup} is used {n} times", "unique addresses")
+    node_nets = [ipaddress.ip_network(c) for c in op.network.node_cidrs]
+    for i, server in enumerate(op.servers):
+        addr = ipaddress.ip_address(server.address)
+        if not any(addr in net for net in node_nets):
+            yield Problem(
+                _p(f"onPrem.servers[{i}].address"),
+                f"{server.address} is outside the site's node networks",
+                ", ".join(op.network.node_cidrs),
+            )
+        if server.gpu.nvswitch and not GPU_MODELS[server.gpu.model].nvswitch_capable:
+            yield Problem(
+                _p(f"onPrem.servers[{i}].gpu.nvswitch"),
+                f"{server.gpu.model} boards have no NVSwitch baseboard",
+                "false for PCIe GPUs",
+            )
+    mirror = op.package_mirror
+    if not mirror.trusted and not mirror.key_url:
+        yield Problem(
+            _p("onPrem.packageMirror.keyUrl"), "a signed mirror needs its key URL", "an https:// or file:// URL"
+        )
+    if mirror.trusted and cfg.environment.tier is Tier.PROD:
+        yield Problem(
+            _p("onPrem.packageMirror.trusted"),
+            "unsigned package mirrors are not accepted in tier prod",
+            "false with keyUrl",
+        )
+    if cfg.join_method is ClusterJoin.EKS_HYBRID:
+        if not cfg.has_eks:
+            yield Problem(
+                _p("onPrem.cluster.join"),
+                "eks-hybrid needs an EKS cluster (cloud.eks)",
+                "kubeadm, or configure cloud.eks",
+            )
+        elif cfg.cloud is not None and cfg.cloud.hybrid is None:
+            yield Problem(
+                _p("cloud.hybrid"),
+                "EKS Hybrid Nodes need a network link to the site",
+                "{kind: vpn, customerGatewayIp: …} or {kind: direct-connect, directConnectGatewayId: …}",
+            )
+        if cfg.cloud is not None:
+            vpc = ipaddress.ip_network(cfg.cloud.vpc.cidr)
+            for key in ("node_cidrs", "pod_cidrs"):
+                for j, c in enumerate(getattr(op.network, key)):
+                    if ipaddress.ip_network(c).overlaps(vpc):
+                        alias = "nodeCidrs" if key == "node_cidrs" else "podCidrs"
+                        yield Problem(
+                            _p(f"onPrem.network.{alias}[{j}]"),
+                            f"{c} overlaps the VPC {cfg.cloud.vpc.cidr}",
+                            "remote networks outside the VPC CIDR",
+                        )
+
+
+def _cloud(cfg: FactoryConfig) -> Iterator[Problem]:
+    cloud = cfg.cloud
+    if cloud is None:
+        return
+    if cloud.region not in cfg.residency.allowed_regions:
+        yield Problem(
+            _p("cloud.region"),
+            f"region '{cloud.region}' is outside the residency allow-list",
+            ", ".join(cfg.residency.allowed_regions),
+        )
+    for i, az in enumerate(cloud.vpc.availability_zones):
+        if not az.startswith(cloud.region):
+            yield Problem(
+                _p(f"cloud.vpc.availabilityZones[{i}]"), f"'{az}' is not in {cloud.region}", f"{cloud.region}a, …"
+            )
+    if cloud.vpc.availability_zones and len(cloud.vpc.availability_zones) < 2:
+        yield Problem(_p("cloud.vpc.availabilityZones"), "EKS needs subnets in at least two zones", "two or more zones")
+    if cloud.hybrid is not None:
+        if cloud.hybrid.kind == "vpn" and cloud.hybrid.customer_gateway_ip is None:
+            yield Problem(
+                _p("cloud.hybrid.customerGatewayIp"), "a VPN needs the site's gateway address", "an IP address"
+            )
+        if cloud.hybrid.kind == "direct-connect" and not cloud.hybrid.direct_connect_gateway_id:
+            yield Problem(_p("cloud.hybrid.directConnectGatewayId"), "Direct Connect needs the gateway id", "dxgw id")
+        if cfg.on_prem is None:
+            yield Problem(_p("cloud.hybrid"), "a hybrid link needs an on-prem site (onPrem)", "remove it or add onPrem")
+    if cloud.eks is None:
+        return
+    ep = cloud.eks.endpoint
+    if ep.public and not ep.public_access_cidrs:
+        yield Problem(
+            _p("cloud.eks.endpoint.publicAccessCidrs"),
+            "a public endpoint needs an allow-list",
+            "one or more CIDRs, or public: false",
+        )
+    for i, c in enumerate(ep.public_access_cidrs):
+        if ipaddress.ip_network(c).prefixlen == 0:
+            yield Problem(
+                _p(f"cloud.eks.endpoint.publicAccessCidrs[{i}]"),
+                f"{c} opens the API endpoint to the whole internet",
+                "specific networks",
+            )
+    burst = cloud.eks.burst
+    if burst.on_demand_floor_gpus > burst.max_gpus:
+        yield Problem(
+            _p("cloud.eks.burst.onDemandFloorGpus"),
+            f"{burst.on_demand_floor_gpus} exceeds maxGpus {burst.max_gpus}",
+            f"0..{burst.max_gpus}",
+        )
+    for family, types in burst.instance_types.items():
+        if family not in burst.gpu_families:
+            yield Problem(
+                _p(f"cloud.eks.burst.instanceTypes.{family}"),
+                f"family '{family}' is not among gpuFamilies",
+                ", ".join(burst.gpu_families),
+            )
+            continue
+        allowed = GPU_FAMILIES[family].instance_gpus
+        counts = set()
+        for j, t in enumerate(types):
+            if t not in allowed:
+                yield Problem(
+                    _p(f"cloud.eks.burst.instanceTypes.{family}[{j}]"),
+                    f"'{t}' is not a {family} GPU instance type",
+                    ", ".join(allowed),
+                )
+            else:
+                counts.add(gpus_per_instance(t))
+        if len(counts) > 1:
+            yield Problem(
+                _p(f"cloud.eks.burst.instanceTypes.{family}"),
+                "instance types of one pool must have the same GPU count (the GPU cap is max size × GPUs)",
+                "types with equal GPU counts",
+            )
+
+
+def _storage(cfg: FactoryConfig) -> Iterator[Problem]:
+    st = cfg.storage
+    if st is None:
+        return
+    if cfg.cloud is None:
+        yield Problem(_p("storage"), "buckets need an AWS account (cloud)", "configure cloud or remove storage")
+    for purpose, bucket in st.buckets.items():
+        path = f"storage.buckets.{purpose}.dataClass"
+        yield from _data_class(cfg, path, bucket.data_class)
+        policy = cfg.residency.data_classes.get(bucket.data_class)
+        if policy is not None and Place.CLOUD not in policy.storage:
+            yield Problem(
+                _p(path),
+                f"data class '{bucket.data_class}' may not be stored in the cloud",
+                "a data class whose residency storage includes cloud",
+            )
+    for name in st.retention_days:
+        yield from _data_class(cfg, f"storage.retentionDays.{name}", name)
+
+
+def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
+    vs = cfg.vector_store
+    if vs is None:
+        return
+    yield from _data_class(cfg, "vectorStore.dataClass", vs.data_class)
+    policy = cfg.residency.data_classes.get(vs.data_class)
+    if policy is None:
+        return
+    on_prem_ok = cfg.on_prem is not None and Place.ON_PREM in policy.storage
+    cloud_ok = cfg.has_eks and Place.CLOUD in policy.storage
+    if not (on_prem_ok or cloud_ok):
+        yield Problem(
+            _p("vectorStore.dataClass"),
+            f"no place in this stack may store data class '{vs.data_class}'",
+            "an on-prem site for on-prem data, or cloud.eks for cloud-storable data",
+        )
+
+
+def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
+    sv = cfg.serving
+    if sv is None:
+        return
+    if cfg.on_prem is None and not cfg.has_eks:
+        yield Problem(_p("serving"), "models need GPU capacity (onPrem or cloud.eks)", "add capacity or remove serving")
+    for dup, n in Counter(m.name for m in sv.models).items():
+        if n > 1:
+            yield Problem(_p("serving.models"), f"model name '{dup}' is used {n} times", "unique names")
+    max_gpus_on_site = max((s.gpu.count for s in cfg.on_prem.servers), default=0) if cfg.on_prem else 0
+    for i, m in enumerate(sv.models):
+        base = f"serving.models[{i}]"
+        for j, dc in enumerate(m.data_classes):
+            yield from _data_class(cfg, f"{base}.dataClasses[{j}]", dc)
+        policies = [cfg.residency.data_classes[dc] for dc in m.data_classes if dc in cfg.residency.data_classes]
+        if m.min_replicas > m.max_replicas:
+            yield Problem(
+                _p(f"{base}.minReplicas"),
+                f"{m.min_replicas} exceeds maxReplicas {m.max_replicas}",
+                f"0..{m.max_replicas}",
+            )
+        if m.tier is ServingTier.CRITICAL and m.min_replicas < 1:
+            yield Problem(_p(f"{base}.minReplicas"), "critical models are never scaled to zero", "1 or more")
+        if m.burst_to_cloud:
+            if not cfg.has_eks:
+                yield Problem(_p(f"{base}.burstToCloud"), "the stack has no EKS burst cluster", "false")
+            denied = [dc for dc, p in zip(m.data_classes, policies, strict=False) if Place.CLOUD not in p.processing]
+            if denied:
+                yield Problem(
+                    _p(f"{base}.burstToCloud"),
+                    f"data class {', '.join(denied)} may not be processed in the cloud",
+                    "false, or serve only cloud-processable data classes",
+                )
+        if m.external_fallback:
+            denied = [
+                dc for dc, p in zip(m.data_classes, policies, strict=False) if Place.EXTERNAL_API not in p.processing
+            ]
+            if denied:
+                yield Problem(
+                    _p(f"{base}.externalFallback"),
+                    f"data class {', '.join(denied)} may not be sent to an external API",
+                    "false",
+                )
+            if sv.router.external_api_model is None:
+                yield Problem(
+                    _p(f"{base}.externalFallback"),
+                    "no external model is configured",
+                    "set serving.router.externalApiModel or false",
+                )
+        if cfg.on_prem is not None and m.gpus_per_replica > max_gpus_on_site and not m.burst_to_cloud:
+            yield Problem(
+                _p(f"{base}.gpusPerReplica"),
+                f"{m.gpus_per_replica} GPUs do not fit on any on-prem server (largest has {max_gpus_on_site})",
+                f"1..{max_gpus_on_site}",
+            )
+        if cfg.on_prem is None and not m.burst_to_cloud:
+            yield Problem(
+                _p(f"{base}.burstToCloud"),
+                "without an on-prem site a model can only run on cloud burst nodes",
+                "true",
+            )
+
+
+def _budget(cfg: FactoryConfig) -> Iterator[Problem]:
+    b = cfg.budget
+    if b.cloud_monthly_usd > b.total_monthly_usd:
+        yield Problem(
+            _p("budget.cloudMonthlyUsd"),
+            f"{b.cloud_monthly_usd:g} exceeds totalMonthlyUsd {b.total_monthly_usd:g}",
+            f"0..{b.total_monthly_usd:g}",
+        )
+    if list(b.alert_thresholds_percent) != sorted(set(b.alert_thresholds_percent)):
+        yield Problem(
+            _p("budget.alertThresholdsPercent"), "thresholds must be ascending and distinct", "e.g. [50, 75, 90, 100]"
+        )
+    # AWS Budgets accepts at most ten notifications per budget (SDK reference, Notification).
+    n = len(b.alert_thresholds_percent) + (1 if b.forecast_threshold_percent else 0)
+    if n > 10:
+        yield Problem(
+            _p("budget.alertThresholdsPercent"), f"{n} notifications exceed AWS's 10 per budget", "10 or fewer"
+        )

@@ -1,0 +1,1 @@
+"""Cost estimation of a planned stack."""
