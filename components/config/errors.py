@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pulumi
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 @dataclass(frozen=True, order=True)
@@ -54,15 +54,42 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _describe(err: Any) -> tuple[str, str]:
+def _model_at(root: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config model that holds the last key of `loc` (walks aliases, lists, dicts, Optionals)."""
+    current: Any = root
+    for part in loc:
+        while True:  # unwrap list[...], dict[..., X], X | None down to a model
+            if isinstance(current, type) and issubclass(current, BaseModel):
+                break
+            args = [a for a in get_args(current) if a is not type(None)]
+            if not args:
+                return None
+            current = args[-1]
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or n: f for n, f in current.model_fields.items()}
+        if part not in fields:
+            return current if part == loc[-1] else None
+        current = fields[part].annotation
+    return None
+
+
+def _known_keys(root: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
+    model = _model_at(root, loc) if root is not None else None
+    if model is None:
+        return "see docs/stack.schema.json"
+    return ", ".join(f.alias or n for n, f in model.model_fields.items())
+
+
+def _describe(err: Any, root: type[BaseModel] | None = None) -> tuple[str, str]:
     """(what is wrong, what is allowed) for one pydantic error."""
     kind: str = err["type"]
     ctx: dict[str, Any] = err.get("ctx") or {}
     value = err.get("input")
     if kind == "missing":
-        return "is required but missing", "see the stack schema (factory schema)"
+        return "is required but missing", "a value; see docs/stack.schema.json"
     if kind == "extra_forbidden":
-        return "is not a known setting", "see the stack schema (factory schema)"
+        return "is not a known setting", _known_keys(root, tuple(err["loc"]))
     if kind in ("enum", "literal_error"):
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"{_show(value)} is not allowed", expected
@@ -84,7 +111,7 @@ def _describe(err: Any) -> tuple[str, str]:
         if "(allowed:" in msg:
             what, allowed = msg.rsplit("(allowed:", 1)
             return what.strip(), allowed.rstrip(")").strip()
-        return msg, "see the stack schema (factory schema)"
+        return msg, "see docs/stack.schema.json"
     type_names = {
         "int_parsing": "an integer",
         "int_type": "an integer",
@@ -101,14 +128,16 @@ def _describe(err: Any) -> tuple[str, str]:
     }
     if kind in type_names:
         return f"{_show(value)} has the wrong type", type_names[kind]
-    return err["msg"], "see the stack schema (factory schema)"
+    return err["msg"], "see docs/stack.schema.json"
 
 
-def problems_from_validation(exc: ValidationError, prefix: str) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError, prefix: str, root: type[BaseModel] | None = None
+) -> list[Problem]:
     """Turn pydantic's errors into Problems whose paths start with `prefix` (e.g. `ai-factory:`)."""
     problems = []
     for err in exc.errors():
         path = _loc_to_path(tuple(err["loc"]))
-        what, allowed = _describe(err)
+        what, allowed = _describe(err, root)
         problems.append(Problem(prefix + path if path else prefix.rstrip(":."), what, allowed))
     return problems

@@ -36,7 +36,7 @@ def parse_sections(sections: Mapping[str, Any]) -> FactoryConfig:
     try:
         cfg = FactoryConfig.model_validate(known)
     except ValidationError as exc:
-        raise ConfigError(problems + problems_from_validation(exc, PREFIX)) from None
+        raise ConfigError(problems + problems_from_validation(exc, PREFIX, FactoryConfig)) from None
     problems += check(cfg)
     if problems:
         raise ConfigError(problems)

@@ -34,7 +34,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from components.tooling.plan import make_plan
     from components.tooling.report import RENDERERS
 
-    plan = make_plan(args.stack)
+    plan = make_plan(args.stack, args.stacks_dir)
     sys.stdout.write(RENDERERS[args.format](plan))
     return EXIT_POLICY if plan.has_mandatory else EXIT_OK
 
@@ -43,7 +43,7 @@ def _cmd_inventory(args: argparse.Namespace) -> int:
     from components.config.loader import load_stack
     from components.inventory import inventory
 
-    _, cfg = load_stack(args.stack)
+    _, cfg = load_stack(args.stack, args.stacks_dir)
     if cfg.on_prem is None:
         print(f"factory: stack '{args.stack}' has no on-prem site (ai-factory:onPrem)", file=sys.stderr)
     sys.stdout.write(yaml.safe_dump(inventory(cfg), sort_keys=False, default_flow_style=False))
@@ -66,7 +66,7 @@ def _cmd_policy_config(args: argparse.Namespace) -> int:
     from components.config.loader import load_stack
     from policies.stack_config import config_path, render
 
-    _, cfg = load_stack(args.stack)
+    _, cfg = load_stack(args.stack, args.stacks_dir)
     text = render(cfg)
     path = Path(args.output) if args.output else config_path(args.stack)
     if args.check:
@@ -82,6 +82,12 @@ def _cmd_policy_config(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="factory", description="Offline tooling of the AI factory blueprint.")
+    parser.add_argument(
+        "--stacks-dir",
+        type=Path,
+        default=None,
+        help="directory of the Pulumi.<stack>.yaml files (default: the project's stacks/)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("plan", help="offline preview: resources, policy findings and cost of a stack")

@@ -72,7 +72,7 @@ def _record(reg: Registration) -> dict[str, Any]:
         "inputs": mask(reg.inputs),
         "protect": reg.protect,
         "retainOnDelete": reg.retain_on_delete,
-        "provider": reg.provider.split("::", 4)[-2] if reg.provider and reg.provider.count("::") >= 4 else None,
+        "provider": reg.provider.rsplit("::", 1)[0] if reg.provider else None,
     }
 
 

@@ -1,0 +1,136 @@
+"""Wall time and peak memory of `factory plan` vs a bare Pulumi-SDK registration.
+
+    python benchmarks/plan_scaling.py [--repeat 3]
+
+For generated stacks (prod-eu scaled to 10/100/500 on-prem servers and 5/50 models), each
+measurement runs in a fresh process (the mock runtime is process-wide state):
+- plan: `factory plan STACK --format json` end to end (import, config, program under mocks,
+  rules, cost, JSON);
+- bare: the same resources (types, names, inputs recorded by the plan) registered as generic
+  `pulumi.CustomResource`s under a trivial mock — the SDK's own floor for that many resources.
+Overhead = plan / bare − 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+BARE = r"""
+import asyncio, json, sys
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+class M(pulumi.runtime.Mocks):
+    def new_resource(self, a): return a.name + "-id", dict(a.inputs)
+    def call(self, a): return {}, []
+
+records = json.load(open(sys.argv[1]))["resources"]
+loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
+pulumi.runtime.set_mocks(M(), project="ai-factory", stack="bench", preview=False)
+
+def program():
+    for r in records:
+        if r["type"].startswith("ai-factory:"):
+            continue
+        pulumi.CustomResource(r["type"], r["name"], dict(r["inputs"]))
+
+_sync_await(run_pulumi_func(program))
+asyncio.set_event_loop(None); loop.close()
+"""
+
+
+def scaled_stack(servers: int, models: int) -> dict:
+    doc = yaml.safe_load((REPO / "stacks" / "Pulumi.prod-eu.yaml").read_text())
+    cfg = doc["config"]
+    on_prem = cfg["ai-factory:onPrem"]
+    template = on_prem["servers"][0]
+    on_prem["network"]["nodeCidrs"] = ["10.20.0.0/20"]
+    on_prem["servers"] = []
+    for i in range(servers):
+        s = copy.deepcopy(template)
+        s["name"] = f"fra1-gpu-{i + 1:03d}"
+        s["address"] = f"10.20.{i // 250}.{i % 250 + 2}"
+        s["bmcAddress"] = f"10.20.{8 + i // 250}.{i % 250 + 2}"
+        on_prem["servers"].append(s)
+    base_models = cfg["ai-factory:serving"]["models"]
+    cfg["ai-factory:serving"]["models"] = []
+    for i in range(models):
+        m = copy.deepcopy(base_models[i % len(base_models)])
+        m["name"] = f"{m['name']}-{i}"
+        cfg["ai-factory:serving"]["models"].append(m)
+    # The budget grows with the fleet so the plan measures the normal (passing) path.
+    cfg["ai-factory:budget"]["totalMonthlyUsd"] = 150000 * max(1, servers // 4)
+    return doc
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one child, measured by a wrapper process.
+
+    RUSAGE_CHILDREN of a wrapper with exactly one child is that child's peak memory alone.
+    """
+    wrapper = [
+        sys.executable,
+        "-c",
+        (
+            "import resource,subprocess,sys,time;"
+            "t=time.perf_counter();p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+            "w=time.perf_counter()-t;"
+            "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024;"
+            "sys.stderr.write(p.stderr);sys.stdout.write(f'{w} {r} {p.returncode}\\n'+p.stdout)"
+        ),
+        *cmd,
+    ]
+    proc = subprocess.run(wrapper, capture_output=True, text=True, env=env, cwd=REPO)
+    first, _, rest = proc.stdout.partition("\n")
+    wall, rss, rc = first.split()
+    if int(rc) not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({rc}): {proc.stderr.strip()[-800:]}")
+    return float(wall), float(rss), rest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    factory = str(Path(sys.executable).with_name("factory"))
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        bare_py = tmpdir / "bare.py"
+        bare_py.write_text(BARE)
+        cases = [("prod-eu", None)] + [(f"scaled-{s}s-{m}m", (s, m)) for s in (10, 100, 500) for m in (5, 50)]
+        for name, scale in cases:
+            stacks_dir = REPO / "stacks"
+            if scale is not None:
+                stacks_dir = tmpdir
+                (tmpdir / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(scaled_stack(*scale), sort_keys=False))
+            plan_cmd = [factory, "--stacks-dir", str(stacks_dir), "plan", name, "--format", "json"]
+            plan_runs = [run_child(plan_cmd, env) for _ in range(args.repeat)]
+            plan_json = tmpdir / f"{name}.json"
+            plan_json.write_text(plan_runs[-1][2])
+            n = len(json.loads(plan_runs[-1][2])["resources"])
+            bare_runs = [run_child([sys.executable, str(bare_py), str(plan_json)], env) for _ in range(args.repeat)]
+            pw = statistics.median(r[0] for r in plan_runs)
+            bw = statistics.median(r[0] for r in bare_runs)
+            rows.append((name, n, pw, max(r[1] for r in plan_runs), bw, max(r[1] for r in bare_runs)))
+    print(f"{'stack':<20} {'resources':>9} {'plan s':>8} {'plan MiB':>9} {'bare s':>8} {'bare MiB':>9} {'overhead':>9}")
+    for name, n, pw, pm, bw, bm in rows:
+        print(f"{name:<20} {n:>9} {pw:>8.2f} {pm:>9.0f} {bw:>8.2f} {bm:>9.0f} {pw / bw - 1:>8.0%}")
+
+
+if __name__ == "__main__":
+    main()

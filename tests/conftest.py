@@ -1,0 +1,42 @@
+"""Shared fixtures: stack copies and the CLI in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+
+@pytest.fixture
+def write_stack(tmp_path: Path) -> Callable[[str, dict[str, Any]], Path]:
+    """Write `doc` as `Pulumi.<name>.yaml` into a temp stacks dir; returns the dir."""
+
+    def _write(name: str, doc: dict[str, Any]) -> Path:
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        return tmp_path
+
+    return _write
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `factory …` in-process (same code path as the console script)."""
+    from components.tooling.cli import run
+
+    def _run(*argv: str) -> CliResult:
+        code = run(list(argv))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return _run

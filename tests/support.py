@@ -1,0 +1,18 @@
+"""Plain helpers for tests (importable as `support`; pytest config puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+STACKS = REPO / "stacks"
+REFERENCE_STACKS = ("dev", "lab", "prod-eu")
+
+
+def stack_doc(stack: str) -> dict[str, Any]:
+    """A fresh, mutable copy of a reference stack file."""
+    return copy.deepcopy(yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text()))
