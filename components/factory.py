@@ -10,6 +10,8 @@ from components.aws.provider import AwsContext, aws_context
 from components.aws.storage import Storage, StorageArgs, key_data_class
 from components.config.models import FactoryConfig
 from components.config.secrets import read_secrets
+from components.onprem.baseline import OnPremGpuBaseline, OnPremGpuBaselineArgs
+from components.onprem.credentials import join_secret_vars
 from components.tagging import Naming
 
 
@@ -21,6 +23,7 @@ class Factory:
     naming: Naming
     aws: AwsContext | None = None
     storage: Storage | None = None
+    on_prem: OnPremGpuBaseline | None = None
     secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, object]:
@@ -56,4 +59,13 @@ def build(cfg: FactoryConfig) -> Factory:
                     key_data_class=key_data_class(cfg),
                 ),
             )
+    if cfg.on_prem is not None:
+        factory.on_prem = OnPremGpuBaseline(
+            naming.name("onprem"),
+            OnPremGpuBaselineArgs(
+                config=cfg,
+                ssh_private_key=factory.secrets["onPremSshPrivateKey"],
+                secret_vars=join_secret_vars(cfg, factory.secrets),
+            ),
+        )
     return factory

@@ -7,6 +7,7 @@ supplies clearly marked placeholders.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ class SecretSpec:
     """Key under `ai-factory:`."""
     description: str
     needed: Callable[[FactoryConfig], bool]
+    json_fields: tuple[str, ...] = ()
+    """For secrets holding a JSON object: its required fields."""
 
 
 SECRETS: tuple[SecretSpec, ...] = (
@@ -39,11 +42,13 @@ SECRETS: tuple[SecretSpec, ...] = (
             and c.on_prem is not None
             and c.on_prem.cluster.credential_provider is CredentialProvider.SSM
         ),
+        json_fields=("activationId", "activationCode"),
     ),
     SecretSpec(
         "kubeadmJoin",
         "JSON {token, caCertHash} for joining the standalone on-prem cluster",
         lambda c: c.join_method is ClusterJoin.KUBEADM,
+        json_fields=("token", "caCertHash"),
     ),
     SecretSpec(
         "externalApiKey",
@@ -57,9 +62,34 @@ def needed_secrets(cfg: FactoryConfig) -> list[SecretSpec]:
     return [s for s in SECRETS if s.needed(cfg)]
 
 
-def placeholder(key: str) -> str:
-    """The value `factory plan` supplies for a secret; never a real credential."""
-    return f"offline-placeholder-for-{CONFIG_NAMESPACE}:{key}"
+def placeholder(spec: SecretSpec) -> str:
+    """The value `factory plan` supplies for a secret; never a real credential (JSON-shaped when needed)."""
+    marker = f"offline-placeholder-for-{CONFIG_NAMESPACE}:{spec.key}"
+    if spec.json_fields:
+        return json.dumps({f: f"{marker}.{f}" for f in spec.json_fields})
+    return marker
+
+
+def parse_json_secret(spec: SecretSpec, value: str) -> dict[str, str]:
+    """The fields of a JSON secret; a ConfigError naming the key (never the value) when malformed."""
+    try:
+        doc = json.loads(value)
+    except json.JSONDecodeError:
+        doc = None
+    if not isinstance(doc, dict) or any(not isinstance(doc.get(f), str) or not doc[f] for f in spec.json_fields):
+        raise ConfigError(
+            [
+                Problem(
+                    f"{CONFIG_NAMESPACE}:{spec.key}",
+                    "secret is not a JSON object with the required fields",
+                    "{" + ", ".join(f'"{f}": "…"' for f in spec.json_fields) + "}",
+                )
+            ]
+        )
+    return {f: doc[f] for f in spec.json_fields}
+
+
+SECRETS_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in SECRETS}
 
 
 def read_secrets(cfg: FactoryConfig) -> dict[str, pulumi.Output[str]]:

@@ -38,6 +38,8 @@ class Registration:
     """Provider reference `urn::id` as the engine receives it."""
     custom: bool
     ignore_changes: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource was told to wait for (depends_on and input references)."""
 
 
 class PlanMocks(pulumi.runtime.Mocks):
@@ -111,6 +113,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider or None,
             custom=bool(request.custom),
             ignore_changes=list(request.ignoreChanges),
+            dependencies=list(request.dependencies),
         )
         with self._lock:
             self.registrations.append(reg)

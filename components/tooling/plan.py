@@ -73,6 +73,7 @@ def _record(reg: Registration) -> dict[str, Any]:
         "protect": reg.protect,
         "retainOnDelete": reg.retain_on_delete,
         "provider": reg.provider.rsplit("::", 1)[0] if reg.provider else None,
+        "dependencies": sorted(set(reg.dependencies)),
     }
 
 
@@ -108,7 +109,7 @@ def offline_config(sf: StackFile) -> tuple[dict[str, str], list[str]]:
     secret_keys = []
     for spec in SECRETS:
         key = f"{PROJECT}:{spec.key}"
-        config.setdefault(key, placeholder(spec.key))
+        config.setdefault(key, placeholder(spec))
         secret_keys.append(key)
     return config, secret_keys
 

@@ -7,7 +7,7 @@ from support import stack_doc
 
 from components import program
 from components.config import ConfigError, StackFile
-from components.config.secrets import SECRETS
+from components.config.secrets import SECRETS, placeholder
 from components.tooling import mock_runtime
 from components.tooling.mock_runtime import config_map, run_under_mocks
 
@@ -43,8 +43,8 @@ def _run(config: dict[str, str], secret_keys: list[str]) -> None:
 
 
 def _all_secrets() -> tuple[dict[str, str], list[str]]:
-    keys = [f"ai-factory:{s.key}" for s in SECRETS]
-    return {k: "test-secret" for k in keys}, keys
+    values = {f"ai-factory:{s.key}": placeholder(s) for s in SECRETS}
+    return values, list(values)
 
 
 def test_valid_program_registers_resources(monitors) -> None:

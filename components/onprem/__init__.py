@@ -1,0 +1,1 @@
+"""On-prem GPU baseline: Ansible driven by Pulumi, one dynamic resource per server."""

@@ -1,0 +1,112 @@
+"""OnPremGpuBaseline under Pulumi's mock runtime and the GpuServer provider's diff."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from support import REPO, stack_doc
+
+from components.config import ConfigError, load_stack
+from components.config.secrets import SECRETS_BY_KEY, parse_json_secret
+from components.inventory import inventory
+from components.onprem.ansible_run import content_hash, host_inventory, host_vars, vars_hash
+from components.onprem.gpu_server import GpuServerProvider
+from components.tooling.plan import make_plan
+
+GPU_SERVER = "pulumi-python:dynamic/onprem:GpuServer"
+
+
+@pytest.fixture(scope="module")
+def prod_plan():
+    return make_plan("prod-eu")
+
+
+def test_prod_eu_has_exactly_one_baseline_resource_per_server(prod_plan) -> None:
+    servers = [r for r in prod_plan.resources if r["type"] == GPU_SERVER]
+    assert [r["name"] for r in servers] == [f"prod-eu-onprem-fra1-gpu-0{i}" for i in range(1, 5)]
+    component = next(r for r in prod_plan.resources if r["type"] == "ai-factory:onprem:OnPremGpuBaseline")
+    assert all(r["parent"] == component["urn"] for r in servers)
+
+
+def test_batches_chain_so_a_failed_batch_stops_the_rollout(prod_plan) -> None:
+    servers = {r["name"]: r for r in prod_plan.resources if r["type"] == GPU_SERVER}
+    names = sorted(servers)
+    assert servers[names[0]]["dependencies"] == []
+    for prev, cur in itertools.pairwise(names):
+        assert servers[cur]["dependencies"] == [servers[prev]["urn"]]
+
+
+def test_batch_size_two_runs_pairs_in_parallel(write_stack) -> None:
+    doc = stack_doc("prod-eu")
+    doc["config"]["ai-factory:onPrem"]["rollout"]["batchSize"] = 2
+    plan = make_plan("pairs", write_stack("pairs", doc))
+    deps = {r["name"].rsplit("-", 1)[-1]: r["dependencies"] for r in plan.resources if r["type"] == GPU_SERVER}
+    urn = {r["name"].rsplit("-", 1)[-1]: r["urn"] for r in plan.resources if r["type"] == GPU_SERVER}
+    assert deps["01"] == deps["02"] == []
+    assert deps["03"] == deps["04"] == sorted([urn["01"], urn["02"]])
+
+
+def test_server_inputs_hash_roles_and_host_vars_and_hide_secrets(prod_plan) -> None:
+    _, cfg = load_stack("prod-eu")
+    inv = inventory(cfg)
+    server = next(r for r in prod_plan.resources if r["name"] == "prod-eu-onprem-fra1-gpu-02")
+    inputs = server["inputs"]
+    assert inputs["host"] == "fra1-gpu-02" and inputs["address"] == "10.20.0.12"
+    assert inputs["contentHash"] == content_hash(REPO / "ansible")
+    assert inputs["hostVarsHash"] == vars_hash(host_vars(inv, "fra1-gpu-02"))
+    assert json.loads(inputs["inventory"]) == host_inventory(inv, "fra1-gpu-02")
+    assert list(json.loads(inputs["inventory"])["all"]["children"]["gpu_servers"]["hosts"]) == ["fra1-gpu-02"]
+    assert inputs["sshPrivateKey"] == "[secret]"
+    assert inputs["secretVars"] == "[secret]"
+    assert inputs["__provider"] == "[secret]"
+
+
+def test_content_hash_changes_when_a_role_changes(tmp_path) -> None:
+    (tmp_path / "roles" / "r" / "tasks").mkdir(parents=True)
+    (tmp_path / "playbooks").mkdir()
+    task = tmp_path / "roles" / "r" / "tasks" / "main.yml"
+    task.write_text("- name: a\n  ansible.builtin.debug:\n")
+    before = content_hash(tmp_path)
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "x.yml").write_text("all: {}\n")
+    assert content_hash(tmp_path) == before, "inventories do not change a server"
+    task.write_text("- name: b\n  ansible.builtin.debug:\n")
+    assert content_hash(tmp_path) != before
+
+
+def test_provider_diff_names_what_changed() -> None:
+    p = GpuServerProvider()
+    olds = {"host": "h1", "address": "10.0.0.1", "contentHash": "a", "hostVarsHash": "v", "ansibleDir": "/x"}
+    same = p.diff("h1", olds, {**olds, "ansibleDir": "/elsewhere"})
+    assert same.changes is False and same.replaces == []
+    roles = p.diff("h1", olds, {**olds, "contentHash": "b"})
+    assert roles.changes is True and roles.replaces == []
+    renamed = p.diff("h1", olds, {**olds, "host": "h2"})
+    assert renamed.changes is True and renamed.replaces == ["host"]
+
+
+def test_malformed_join_secret_names_the_key_never_the_value() -> None:
+    spec = SECRETS_BY_KEY["hybridSsmActivation"]
+    with pytest.raises(ConfigError) as err:
+        parse_json_secret(spec, '{"activationId": "x", "activationCode": ""}')
+    assert str(err.value) == (
+        "ai-factory:hybridSsmActivation: secret is not a JSON object with the required fields "
+        '(allowed: {"activationId": "…", "activationCode": "…"})'
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_json_secret(spec, "not json S3CR3T")
+    assert "S3CR3T" not in str(err.value)
+
+
+def test_lab_servers_join_with_kubeadm_credentials() -> None:
+    plan = make_plan("lab")
+    servers = [r for r in plan.resources if r["type"] == GPU_SERVER]
+    assert len(servers) == 2
+    inv = json.loads(servers[0]["inputs"]["inventory"])
+    assert inv["all"]["vars"]["k8s_node_join_method"] == "kubeadm"
+
+
+def test_cloud_only_stack_has_no_baseline() -> None:
+    assert not [r for r in make_plan("dev").resources if r["type"] == GPU_SERVER]
