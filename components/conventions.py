@@ -77,3 +77,86 @@ PLACE_EXTERNAL_API: Final = "external-api"
 
 SECRET_MASK: Final = "[secret]"
 """How reports show secret values and dynamic-provider blobs."""
+
+# --- Money -------------------------------------------------------------------------------------
+BUDGET_NAME_PATTERN: Final = "{environment}-budget"
+"""Physical name of the stack's AWS Budget: the Budgets component creates it, the budget guard
+reads it, `factory audit` looks it up (unless `--budget-name` says otherwise)."""
+
+
+def budget_name(environment: str) -> str:
+    """The stack's AWS Budget name (BUDGET_NAME_PATTERN)."""
+    return BUDGET_NAME_PATTERN.format(environment=environment)
+
+
+# --- Cloud burst (EKS) ---------------------------------------------------------------------
+POOL_SPOT: Final = "spot"
+"""Burst GPU pools on spot capacity: tried first by the cluster-autoscaler's priority expander."""
+POOL_ON_DEMAND: Final = "on-demand"
+"""Burst GPU pools on on-demand capacity when the stack disables spot."""
+POOL_FLOOR: Final = "floor"
+"""The on-demand floor: used last, when spot capacity is short."""
+POOL_SYSTEM: Final = "system"
+"""The small CPU pool that runs cluster add-ons."""
+
+CAPACITY_SPOT: Final = "SPOT"
+CAPACITY_ON_DEMAND: Final = "ON_DEMAND"
+"""EKS managed node group capacity types (the API's spelling)."""
+
+LABEL_EKS_HYBRID_COMPUTE: Final = "eks.amazonaws.com/compute-type"
+"""Set to `hybrid` by EKS on Hybrid Nodes; DaemonSets that must not run there select on it."""
+
+CA_NODE_TEMPLATE_PREFIX: Final = "k8s.io/cluster-autoscaler/node-template"
+"""ASG tag prefix the cluster-autoscaler reads to build a node template when a group is at zero."""
+CA_NAMESPACE: Final = "kube-system"
+CA_SERVICE_ACCOUNT: Final = "cluster-autoscaler"
+CA_PRIORITY_CONFIGMAP: Final = "cluster-autoscaler-priority-expander"
+"""Name the cluster-autoscaler's priority expander reads (fixed by the autoscaler)."""
+NTH_NAMESPACE: Final = "kube-system"
+NTH_SERVICE_ACCOUNT: Final = "aws-node-termination-handler"
+"""The spot interruption handler (queue mode) reads the interruption queue with this identity."""
+
+TAG_CLUSTER_OWNED_PREFIX: Final = "kubernetes.io/cluster"
+"""`kubernetes.io/cluster/<name>=owned|shared` marks subnets/SGs a cluster uses."""
+TAG_ELB_INTERNAL: Final = "kubernetes.io/role/internal-elb"
+TAG_ELB_PUBLIC: Final = "kubernetes.io/role/elb"
+
+# Ports the VPC admits from the site (EKS Hybrid Nodes; exporters scraped by the on-prem Prometheus).
+PORT_KUBE_API: Final = 443
+PORT_KUBELET: Final = 10250
+PORT_NODE_EXPORTER: Final = 9100
+PORT_DCGM_EXPORTER: Final = 9400
+
+# --- Kubernetes platform (components/k8s) --------------------------------------------------
+NAMESPACE_KEDA: Final = "keda"
+NAMESPACE_OPENCOST: Final = "opencost"
+NAMESPACE_TEAM_PREFIX: Final = "aif-team-"
+"""Team namespaces are `aif-team-<team>`: each with its own GPU quota."""
+
+LABEL_APP: Final = "app.kubernetes.io/name"
+LABEL_COMPONENT_K8S: Final = "app.kubernetes.io/component"
+LABEL_PART_OF: Final = "app.kubernetes.io/part-of"
+LABEL_DATA_CLASSES: Final = f"{LABEL_PREFIX}/data-classes"
+"""Pod label: the model's data classes joined with '.', for NetworkPolicies and audits."""
+LABEL_DEVICE_PLUGIN_CONFIG: Final = "nvidia.com/device-plugin.config"
+"""Node label the NVIDIA device plugin reads to pick its sharing config (time-slicing/MIG) by name."""
+LABEL_DASHBOARD: Final = "grafana_dashboard"
+"""ConfigMaps with this label are loaded by Grafana's dashboard sidecar (kube-prometheus-stack)."""
+
+PSA_ENFORCE: Final = "pod-security.kubernetes.io/enforce"
+PSA_ENFORCE_VERSION: Final = "pod-security.kubernetes.io/enforce-version"
+PSA_WARN: Final = "pod-security.kubernetes.io/warn"
+PSA_AUDIT: Final = "pod-security.kubernetes.io/audit"
+
+PORT_VLLM: Final = 8000
+PORT_ROUTER: Final = 4000
+PORT_REDIS: Final = 6379
+PORT_QDRANT_HTTP: Final = 6333
+PORT_QDRANT_GRPC: Final = 6334
+PORT_QDRANT_P2P: Final = 6335
+PORT_DNS: Final = 53
+
+VLLM_QUEUE_METRIC: Final = "vllm:num_requests_waiting"
+"""The metric KEDA scales vLLM on (vllm-project/production-stack)."""
+RUNBOOK_BASE_URL: Final = "https://runbooks.ai-factory.example/alerts"
+"""Prefix of every alert's runbook_url annotation (one page per alert name)."""

@@ -6,10 +6,30 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components import conventions as c
+from components.aws.audit import Audit, AuditArgs, trail_name
+from components.aws.budget_guard import BudgetGuard, BudgetGuardArgs, read_pause_state
+from components.aws.budgets import Budgets, BudgetsArgs
+from components.aws.cluster import BurstCluster, BurstClusterArgs
+from components.aws.gpu_pools import PoolPlan, plan_pools
+from components.aws.identity import (
+    HybridNodeIdentity,
+    HybridNodeIdentityArgs,
+    WorkloadIdentities,
+    WorkloadIdentitiesArgs,
+)
+from components.aws.network import Network, NetworkArgs
+from components.aws.node_pools import NodePools, NodePoolsArgs
 from components.aws.provider import AwsContext, aws_context
-from components.aws.storage import Storage, StorageArgs, key_data_class
-from components.config.models import FactoryConfig
+from components.aws.registry import Registry, RegistryArgs
+from components.aws.replication import Replication, ReplicationArgs
+from components.aws.storage import KeyService, Storage, StorageArgs, key_data_class
+from components.config.models import BucketPurpose, ClusterJoin, FactoryConfig
 from components.config.secrets import read_secrets
+from components.guard import deploy_spec
+from components.guard.pause_state import NOT_PAUSED, PauseState
+from components.k8s import Platform
+from components.k8s.wiring import platform_for
 from components.onprem.baseline import OnPremGpuBaseline, OnPremGpuBaselineArgs
 from components.onprem.credentials import join_secret_vars
 from components.tagging import Naming
@@ -23,7 +43,20 @@ class Factory:
     naming: Naming
     aws: AwsContext | None = None
     storage: Storage | None = None
+    replication: Replication | None = None
+    audit: Audit | None = None
+    budgets: Budgets | None = None
+    budget_guard: BudgetGuard | None = None
+    pause_state: PauseState = NOT_PAUSED
+    """The budget guard's pause record as this run read it (NOT_PAUSED without a guard)."""
+    network: Network | None = None
+    hybrid_identity: HybridNodeIdentity | None = None
+    cluster: BurstCluster | None = None
+    node_pools: NodePools | None = None
+    workloads: WorkloadIdentities | None = None
+    registry: Registry | None = None
     on_prem: OnPremGpuBaseline | None = None
+    platform: Platform | None = None
     secrets: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, object]:
@@ -36,6 +69,34 @@ class Factory:
         if self.storage is not None:
             out["dataKeyArn"] = self.storage.key.arn
             out["buckets"] = {p.value: b.bucket for p, b in self.storage.buckets.items()}
+        if self.budgets is not None:
+            out["costAlertsTopicArn"] = self.budgets.topic.arn
+        if self.budget_guard is not None:
+            out["budgetGuardFunctionArn"] = self.budget_guard.function.arn
+            out["budgetGuardPausedNodeGroups"] = sorted(self.pause_state.pools) if self.pause_state.paused else []
+        if self.network is not None:
+            out["vpcId"] = self.network.vpc.id
+        if self.cluster is not None:
+            out["clusterName"] = self.cluster.cluster.name
+            out["clusterEndpoint"] = self.cluster.cluster.endpoint
+        if self.node_pools is not None:
+            out["interruptionQueueUrl"] = self.node_pools.interruption_queue.url
+            out["burstMaxGpus"] = sum(p.max_gpus for p in self.node_pools.plans)
+        if self.workloads is not None:
+            out["workloadRoleArns"] = {k: r.arn for k, r in self.workloads.roles.items()}
+        if self.registry is not None:
+            out["registryPrefix"] = self.registry.prefix
+            out["repositories"] = {k: r.repository_url for k, r in self.registry.repositories.items()}
+        hid = self.hybrid_identity
+        if hid is not None:
+            out["hybridNodeRoleArn"] = hid.role.arn
+            if hid.activation is not None:
+                # nodeadm's NodeConfig needs both; the code is a credential, hence a secret output.
+                out["hybridSsmActivationId"] = hid.activation.id
+                out["hybridSsmActivationCode"] = pulumi.Output.secret(hid.activation.activation_code)
+            if hid.trust_anchor is not None and hid.profile is not None:
+                out["hybridTrustAnchorArn"] = hid.trust_anchor.arn
+                out["hybridProfileArn"] = hid.profile.arn
         return out
 
 
@@ -47,18 +108,7 @@ def build(cfg: FactoryConfig) -> Factory:
     naming = Naming.from_config(cfg)
     factory = Factory(config=cfg, naming=naming, secrets=read_secrets(cfg))
     if cfg.cloud is not None:
-        factory.aws = aws_context(cfg.cloud, naming)
-        if cfg.storage is not None:
-            factory.storage = Storage(
-                naming.name("storage"),
-                StorageArgs(
-                    config=cfg.storage,
-                    naming=naming,
-                    aws=factory.aws,
-                    stateful_protection=cfg.is_prod,
-                    key_data_class=key_data_class(cfg),
-                ),
-            )
+        _cloud(factory, aws_context(cfg.cloud, naming))
     if cfg.on_prem is not None:
         factory.on_prem = OnPremGpuBaseline(
             naming.name("onprem"),
@@ -68,4 +118,191 @@ def build(cfg: FactoryConfig) -> Factory:
                 secret_vars=join_secret_vars(cfg, factory.secrets),
             ),
         )
+    # Kubernetes platform: on the EKS cluster, or on the kubeadm site cluster; none without a cluster.
+    factory.platform = platform_for(factory)
     return factory
+
+
+def _cloud(factory: Factory, ctx: AwsContext) -> None:
+    """Everything in the AWS account: storage, audit and budgets always; the burst side with EKS."""
+    cfg, naming = factory.config, factory.naming
+    factory.aws = ctx
+    _storage_and_audit(factory, ctx)
+    factory.budgets = Budgets(
+        naming.name("budgets"),
+        BudgetsArgs(
+            config=cfg.budget,
+            naming=naming,
+            aws=ctx,
+            emails=list(cfg.environment.contact_emails),
+            stateful_protection=cfg.is_prod,
+            # EventBridge delivers spot interruption events to the queue under the same key.
+            extra_publishers=("events.amazonaws.com",) if cfg.has_eks else (),
+        ),
+    )
+    if cfg.has_eks:
+        _burst(factory, ctx)
+
+
+def _guarded_pools(factory: Factory) -> list[PoolPlan]:
+    """Burst pools the budget guard may pause (spot / on-demand burst; never the floor or system pool)."""
+    cfg = factory.config
+    assert cfg.cloud is not None and cfg.cloud.eks is not None
+    pools, _ = plan_pools(cfg.cloud.eks.burst)
+    return deploy_spec.pausable_pools(pools)
+
+
+def _storage_and_audit(factory: Factory, ctx: AwsContext) -> None:
+    cfg, naming = factory.config, factory.naming
+    if cfg.storage is None:
+        return
+    assert cfg.cloud is not None
+    has_logs = BucketPurpose.LOGS in cfg.storage.buckets
+    audit = cfg.cloud.audit_trail and has_logs
+    # The key admits only the services this stack runs: logs and volumes exist only with EKS.
+    services: frozenset[KeyService] = frozenset({"logs", "ebs"}) if cfg.has_eks else frozenset()
+    factory.storage = Storage(
+        naming.name("storage"),
+        StorageArgs(
+            config=cfg.storage,
+            naming=naming,
+            aws=ctx,
+            stateful_protection=cfg.is_prod,
+            key_data_class=key_data_class(cfg),
+            key_services=services,
+            audit_trail_name=trail_name(naming) if audit else None,
+        ),
+    )
+    if cfg.storage.replication is not None:
+        factory.replication = Replication(
+            naming.name("replication"),
+            ReplicationArgs(
+                config=cfg.storage,
+                naming=naming,
+                aws=ctx,
+                sources=factory.storage.buckets,
+                source_key_arn=factory.storage.key.arn,
+                after=[factory.storage],
+                stateful_protection=cfg.is_prod,
+            ),
+        )
+    if audit:
+        buckets = factory.storage.buckets
+        factory.audit = Audit(
+            naming.name("audit"),
+            AuditArgs(
+                naming=naming,
+                aws=ctx,
+                logs_bucket=buckets[BucketPurpose.LOGS],
+                data_bucket_arns=[b.arn for p, b in buckets.items() if p is not BucketPurpose.LOGS],
+                key_arn=factory.storage.key.arn,
+                after=[factory.storage],
+            ),
+        )
+
+
+def _burst(factory: Factory, ctx: AwsContext) -> None:
+    """Network, cluster, node pools, workload identities and registry of an EKS stack."""
+    cfg, naming = factory.config, factory.naming
+    assert cfg.cloud is not None and cfg.cloud.eks is not None
+    assert factory.storage is not None and factory.budgets is not None
+    eks, storage = cfg.cloud.eks, factory.storage
+    cluster_name = naming.name("burst")
+    key_arn = storage.key.arn
+    hybrid = cfg.join_method is ClusterJoin.EKS_HYBRID and cfg.on_prem is not None
+    site = cfg.on_prem.network if hybrid and cfg.on_prem is not None else None
+
+    network = factory.network = Network(
+        naming.name("network"),
+        NetworkArgs(
+            config=cfg.cloud.vpc,
+            naming=naming,
+            aws=ctx,
+            cluster_name=cluster_name,
+            key_arn=key_arn,
+            hybrid=cfg.cloud.hybrid if hybrid else None,
+            site=site,
+        ),
+    )
+    if hybrid and cfg.on_prem is not None:
+        factory.hybrid_identity = HybridNodeIdentity(
+            naming.name("hybrid-nodes"),
+            HybridNodeIdentityArgs(
+                naming=naming,
+                aws=ctx,
+                provider=cfg.on_prem.cluster.credential_provider,
+                config=cfg.cloud.identity,
+                servers=len(cfg.on_prem.servers),
+                cluster_name=cluster_name,
+            ),
+        )
+    cluster = factory.cluster = BurstCluster(
+        naming.name("cluster"),
+        BurstClusterArgs(
+            config=eks,
+            naming=naming,
+            aws=ctx,
+            cluster_name=cluster_name,
+            subnet_ids=network.private_subnet_ids,
+            key_arn=key_arn,
+            security_group_ids=[network.remote_cluster_sg.id] if network.remote_cluster_sg else [],
+            remote_network=site,
+            hybrid_node_role_arn=factory.hybrid_identity.role.arn if factory.hybrid_identity else None,
+            stateful_protection=cfg.is_prod,
+        ),
+    )
+    # The budget guard exists when there is a Budget to watch and a burst pool it may pause; the
+    # node groups it paused are then registered paused (read before the groups are registered).
+    guarded = _guarded_pools(factory) if factory.budgets.budget is not None else []
+    if guarded:
+        factory.pause_state = read_pause_state(ctx, cfg.environment.name)
+    pools = factory.node_pools = NodePools(
+        naming.name("node-pools"),
+        NodePoolsArgs(
+            config=eks,
+            naming=naming,
+            aws=ctx,
+            cluster=cluster.cluster,
+            cluster_name=cluster_name,
+            subnet_ids=network.private_subnet_ids,
+            key_arn=key_arn,
+            extra_security_group_ids=[network.remote_node_sg.id] if network.remote_node_sg else [],
+            queue_key_arn=factory.budgets.key.arn,
+            pause_state=factory.pause_state,
+        ),
+    )
+    if guarded:
+        factory.budget_guard = BudgetGuard(
+            naming.name("budget-guard"),
+            BudgetGuardArgs(
+                naming=naming,
+                aws=ctx,
+                cluster_name=cluster_name,
+                node_group_names=[p.node_group_name(cluster_name) for p in guarded],
+                budget_name=c.budget_name(cfg.environment.name),
+                pause_at_percent=cfg.budget.pause_at_percent,
+                topic=factory.budgets.topic,
+                topic_key_arn=factory.budgets.key.arn,
+                log_key_arn=key_arn,
+            ),
+        )
+    cluster.add_addons(after=[pools.node_groups["system"]])
+    factory.workloads = WorkloadIdentities(
+        naming.name("workloads"),
+        WorkloadIdentitiesArgs(
+            naming=naming,
+            aws=ctx,
+            cluster_name=cluster.cluster.name,
+            workloads=dict(eks.workloads),
+            bucket_arns={p: b.arn for p, b in storage.buckets.items()},
+            key_arn=key_arn,
+            interruption_queue_arn=pools.interruption_queue.arn,
+            interruption_key_arn=factory.budgets.key.arn,
+            physical_cluster_name=cluster_name,
+            depends_on=[cluster.pod_identity_agent] if cluster.pod_identity_agent else [],
+        ),
+    )
+    factory.registry = Registry(
+        naming.name("registry"),
+        RegistryArgs(config=cfg.cloud.registry, naming=naming, aws=ctx, key_arn=key_arn),
+    )

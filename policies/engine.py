@@ -45,7 +45,21 @@ def evaluate(resources: list[ResourceView], pack_config: Mapping[str, Any]) -> l
         level = Enforcement(conf.get("enforcementLevel", Enforcement.MANDATORY.value))
         if level is Enforcement.DISABLED:
             continue
-        for finding in rule.run(resources, conf):
+        try:
+            findings = rule.run(resources, conf)
+        except Exception as exc:  # a crashing rule must not pass anything (fail closed)
+            out.append(
+                Violation(
+                    rule.id,
+                    rule.name,
+                    level.value,
+                    None,
+                    f"the rule could not run ({type(exc).__name__}: {exc}); failing closed",
+                    rule.remediation,
+                )
+            )
+            continue
+        for finding in findings:
             out.append(Violation(rule.id, rule.name, level.value, finding.urn, finding.message, rule.remediation))
     out.sort(key=lambda v: (v.enforcement != Enforcement.MANDATORY.value, v.policy, v.urn or ""))
     return out

@@ -66,8 +66,16 @@ def _provider_props(provider: Any) -> Mapping[str, Any] | None:
 
 
 def _view(
-    resource_type: str, props: Any, urn: str, name: str, opts: Any, provider: Any, parent: Any = None
+    resource_type: str,
+    props: Any,
+    urn: str,
+    name: str,
+    opts: Any,
+    provider: Any,
+    parent: Any = None,
+    property_dependencies: Mapping[str, Any] | None = None,
 ) -> ResourceView:
+    parent_urn = getattr(parent, "urn", None) or getattr(opts, "parent", None)
     return ResourceView(
         type=resource_type,
         urn=urn,
@@ -76,8 +84,14 @@ def _view(
         provider_props=_provider_props(provider),
         protect=bool(getattr(opts, "protect", False)),
         retain_on_delete=None,
-        parent=getattr(parent, "urn", None),
+        parent=parent_urn if isinstance(parent_urn, str) else None,
+        dependencies={k: tuple(d.urn for d in v) for k, v in (property_dependencies or {}).items()},
     )
+
+
+def _failed(rule: Rule, exc: Exception) -> str:
+    # A rule that crashes must not pass anything: report it as a violation (fail closed).
+    return _message(rule, f"the rule could not run ({type(exc).__name__}: {exc}); failing closed")
 
 
 def _message(rule: Rule, text: str) -> str:
@@ -87,15 +101,22 @@ def _message(rule: Rule, text: str) -> str:
 def _schema(rule: Rule) -> PolicyConfigSchema:
     # Every fact is required: without `--policy-pack-config` the pack refuses to run rather
     # than judging a stack without its residency or budget.
-    return PolicyConfigSchema(properties=dict(rule.config_schema), required=list(rule.config_schema))
+    return PolicyConfigSchema(
+        properties={k: dict(v) for k, v in rule.config_schema.items()}, required=list(rule.config_schema)
+    )
 
 
 def resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if not rule.applies_to(args.resource_type):
             return
-        view = _view(args.resource_type, args.props, args.urn, args.name, args.opts, args.provider)
-        for text in rule.check(view, args.get_config()):
+        try:
+            view = _view(args.resource_type, args.props, args.urn, args.name, args.opts, args.provider)
+            texts = list(rule.check(view, args.get_config()))
+        except Exception as exc:
+            report_violation(_failed(rule, exc), None)
+            return
+        for text in texts:
             report_violation(_message(rule, text), None)
 
     return ResourceValidationPolicy(
@@ -109,8 +130,16 @@ def resource_policy(rule: Rule) -> ResourceValidationPolicy:
 
 def stack_policy(rule: Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        views = [_view(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider, r.parent) for r in args.resources]
-        for finding in rule.check(views, args.get_config()):
+        try:
+            views = [
+                _view(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider, r.parent, r.property_dependencies)
+                for r in args.resources
+            ]
+            findings = list(rule.check(views, args.get_config()))
+        except Exception as exc:
+            report_violation(_failed(rule, exc), None)
+            return
+        for finding in findings:
             report_violation(_message(rule, finding.message), finding.urn)
 
     return StackValidationPolicy(

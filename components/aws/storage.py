@@ -7,12 +7,15 @@ optional object lock. Buckets and the key are protected and retained on delete i
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws import policy_docs as pd
 from components.aws.provider import AwsContext
 from components.config.models import BucketConfig, BucketPurpose, FactoryConfig, StorageConfig
 from components.conventions import type_token
@@ -59,8 +62,8 @@ KEY_ROOT_ACTIONS = sorted(
 )
 
 
-def key_policy(account_id: str, partition: str) -> dict[str, Any]:
-    """Key policy delegating to IAM in the stack's own account.
+def key_policy(account_id: str, partition: str, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Key policy delegating to IAM in the stack's own account, plus `extra` service statements.
 
     Internal. Exported for testing.
     """
@@ -74,13 +77,14 @@ def key_policy(account_id: str, partition: str) -> dict[str, Any]:
                 "Action": KEY_ROOT_ACTIONS,
                 # A key policy always applies to its own key: "*" here means "this key".
                 "Resource": "*",
-            }
+            },
+            *extra,
         ],
     }
 
 
-def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
-    """Deny any request not made over TLS, and uploads that ask for other than SSE-KMS.
+def tls_only_policy(bucket_arn: str, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Deny any request not made over TLS, and uploads that ask for other than SSE-KMS; then `extra`.
 
     Internal. Exported for testing.
     """
@@ -103,8 +107,38 @@ def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
                 "Resource": f"{bucket_arn}/*",
                 "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             },
+            *extra,
         ],
     }
+
+
+def cloudtrail_delivery_statements(bucket_arn: str, trail_arn: str, account_id: str) -> list[dict[str, Any]]:
+    """CloudTrail may check the bucket and write the trail's files under AWSLogs/<account>/ (CloudTrail guide).
+
+    Internal. Exported for testing.
+    """
+    return [
+        {
+            "Sid": "CloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        },
+        {
+            "Sid": "CloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/AWSLogs/{account_id}/*",
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        },
+    ]
+
+
+KeyService = Literal["logs", "ebs"]
+"""AWS services the stack key admits besides IAM: CloudWatch Logs (log groups), EC2 Auto Scaling (volumes)."""
 
 
 def retention_days(storage: StorageConfig, bucket: BucketConfig) -> int:
@@ -126,6 +160,10 @@ class StorageArgs:
     """Protect and retain buckets and keys (tier prod)."""
     key_data_class: str
     """Highest data class the key protects (its tag)."""
+    key_services: frozenset[KeyService] = frozenset()
+    """Services the key policy lets use the key (only those the stack runs)."""
+    audit_trail_name: str | None = None
+    """CloudTrail trail writing to the logs bucket with the stack key (its key and bucket statements)."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -145,7 +183,7 @@ class Storage(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
             policy=pulumi.Output.all(ctx.account_id, ctx.partition).apply(
-                lambda a: pulumi.Output.json_dumps(key_policy(a[0], a[1]))
+                lambda a: json.dumps(key_policy(a[0], a[1], self._key_statements(args, a[0], a[1])))
             ),
             tags=naming.tags(args.key_data_class, component="storage"),
             opts=ctx.opts(self, **keep),
@@ -168,6 +206,31 @@ class Storage(pulumi.ComponentResource):
             }
         )
 
+    @staticmethod
+    def _key_statements(args: StorageArgs, account_id: str, partition: str) -> list[dict[str, Any]]:
+        region = args.aws.region
+        extra: list[dict[str, Any]] = []
+        if "logs" in args.key_services:
+            extra.append(pd.logs_key_statement(partition, region, account_id))
+        if "ebs" in args.key_services:
+            extra += pd.ebs_autoscaling_key_statements(partition, account_id)
+        if args.audit_trail_name:
+            extra += pd.cloudtrail_key_statements(partition, region, account_id, args.audit_trail_name)
+        return extra
+
+    def _bucket_policy(self, purpose: BucketPurpose, bucket: aws.s3.Bucket, args: StorageArgs) -> pulumi.Output[str]:
+        ctx, trail = args.aws, args.audit_trail_name
+        if purpose is not BucketPurpose.LOGS or not trail:
+            return bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn)))
+
+        def render(a: list[str]) -> str:
+            arn, account, partition = a
+            trail_arn = f"arn:{partition}:cloudtrail:{ctx.region}:{account}:trail/{trail}"
+            delivery = cloudtrail_delivery_statements(arn, trail_arn, account)
+            return json.dumps(tls_only_policy(arn, delivery))
+
+        return pulumi.Output.all(bucket.arn, ctx.account_id, ctx.partition).apply(render)
+
     def _bucket(
         self,
         name: str,
@@ -188,52 +251,12 @@ class Storage(pulumi.ComponentResource):
             opts=ctx.opts(self, **keep),
         )
         child = ctx.opts(bucket)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{rname}-sse",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms",
-                        kms_master_key_id=self.key.arn,
-                    ),
-                    # Bucket keys cut KMS request costs by ~99% for high-volume buckets.
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{rname}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{rname}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{rname}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{rname}-tls-only",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: pulumi.Output.json_dumps(tls_only_policy(arn))),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{rname}-lifecycle",
-            bucket=bucket.id,
-            rules=_lifecycle_rules(purpose, days),
+        harden_bucket(
+            rname,
+            bucket,
+            key_arn=self.key.arn,
+            policy=self._bucket_policy(purpose, bucket, args),
+            lifecycle=lifecycle_rules(purpose, days),
             opts=child,
         )
         if bucket_cfg.object_lock:
@@ -253,7 +276,58 @@ class Storage(pulumi.ComponentResource):
         return bucket
 
 
-def _lifecycle_rules(purpose: BucketPurpose, days: int) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+def harden_bucket(
+    rname: str,
+    bucket: aws.s3.Bucket,
+    *,
+    key_arn: pulumi.Input[str],
+    policy: pulumi.Input[str],
+    lifecycle: list[aws.s3.BucketLifecycleConfigurationRuleArgs],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The controls every bucket of the factory has (its replicas too): SSE-KMS with `key_arn` and
+    bucket keys, versioning, all four public-access blocks, ACLs disabled, `policy`, `lifecycle`."""
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{rname}-sse",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms",
+                    kms_master_key_id=key_arn,
+                ),
+                # Bucket keys cut KMS request costs by ~99% for high-volume buckets.
+                bucket_key_enabled=True,
+            )
+        ],
+        opts=opts,
+    )
+    aws.s3.BucketVersioning(
+        f"{rname}-versioning",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=opts,
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{rname}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{rname}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
+    aws.s3.BucketPolicy(f"{rname}-tls-only", bucket=bucket.id, policy=policy, opts=opts)
+    aws.s3.BucketLifecycleConfiguration(f"{rname}-lifecycle", bucket=bucket.id, rules=lifecycle, opts=opts)
+
+
+def lifecycle_rules(purpose: BucketPurpose, days: int) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     """Retention as lifecycle.
 
     Old versions expire after the retention; current objects expire only in the logs bucket,

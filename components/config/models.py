@@ -122,6 +122,8 @@ class ServerConfig(Model):
     gpu: GpuSpec
     nvme_devices: list[Annotated[str, StringConstraints(pattern=r"^/dev/[a-z0-9/]+$")]] = []
     """Local NVMe devices striped (RAID0) for the model cache; empty: a plain directory."""
+    vcpus: Annotated[int, Field(ge=1, le=2048)] | None = None
+    """Logical CPUs of the host (EKS Hybrid Nodes bill per vCPU-hour); unset: a typical count for the GPU model."""
 
 
 class SiteNetwork(Model):
@@ -198,6 +200,14 @@ class OnPremConfig(Model):
 
 
 # --------------------------------------------------------------------------------- cloud
+class BucketPurpose(StrEnum):
+    MODELS = "models"
+    DATASETS = "datasets"
+    ARTIFACTS = "artifacts"
+    LOGS = "logs"
+    VECTOR_SNAPSHOTS = "vector-snapshots"
+
+
 class BurstConfig(Model):
     gpu_families: Annotated[list[GpuFamily], Field(min_length=1)]
     """GPU instance families burst pools may use."""
@@ -209,6 +219,8 @@ class BurstConfig(Model):
     """GPUs reserved as on-demand capacity when spot is short."""
     spot: bool = True
     """Use spot capacity for the GPUs above the floor."""
+    root_volume_gib: Annotated[int, Field(ge=20, le=16384)] = 100
+    """Encrypted gp3 root volume per GPU node (images; the model cache is on the local NVMe RAID0)."""
 
 
 class EndpointAccess(Model):
@@ -217,27 +229,114 @@ class EndpointAccess(Model):
     """Allow-list of the public endpoint (required when public)."""
 
 
+IamPrincipalArn = Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")]
+"""ARN of an IAM role or user (e.g. an IAM Identity Center permission-set role)."""
+
+ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+class ClusterAccess(Model):
+    admins: list[IamPrincipalArn] = []
+    """Principals with cluster-admin (AmazonEKSClusterAdminPolicy, cluster scope)."""
+    developers: list[IamPrincipalArn] = []
+    """Principals with edit rights in the factory's workload namespaces (AmazonEKSEditPolicy)."""
+    viewers: list[IamPrincipalArn] = []
+    """Principals with read-only access to the whole cluster (AmazonEKSViewPolicy)."""
+    break_glass_role: bool = True
+    """Create `<env>-eks-break-glass`: cluster-admin, assumable only by the account with MFA, 1 h sessions."""
+
+
+class WorkloadIdentity(Model):
+    namespace: DnsLabel
+    """Kubernetes namespace of the service account."""
+    service_account: DnsLabel
+    """Service account the EKS Pod Identity association binds to the workload's role."""
+    buckets: Annotated[dict[BucketPurpose, Literal["read", "read-write"]], Field(min_length=1)]
+    """Buckets the workload may use and how; its role grants nothing else (plus the stack key via S3)."""
+
+
+class SystemPool(Model):
+    min_size: Annotated[int, Field(ge=1, le=10)] = 2
+    """Nodes always running for add-ons (CoreDNS, autoscaler, operators): two for availability."""
+    max_size: Annotated[int, Field(ge=1, le=20)] = 3
+
+
 class EksConfig(Model):
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.33"
     endpoint: EndpointAccess = EndpointAccess()
     system_instance_type: NonEmptyStr = "m7i.large"
+    system_pool: SystemPool = SystemPool()
+    """Size of the CPU system node group."""
     burst: BurstConfig
+    control_plane_logs: Annotated[list[ControlPlaneLog], Field(min_length=1)] = [
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    ]
+    """Control-plane log types sent to CloudWatch Logs (KMS-encrypted log group)."""
+    access: ClusterAccess = ClusterAccess()
+    """EKS access entries (authentication mode API; no aws-auth ConfigMap)."""
+    workloads: dict[DnsLabel, WorkloadIdentity] = {}
+    """Workload name → service account and the buckets its own IAM role may use (EKS Pod Identity)."""
 
 
 class VpcConfig(Model):
     cidr: Cidr = "10.100.0.0/16"
+    """VPC network; split into one private (nodes) and one small public (NAT) subnet per zone."""
     availability_zones: list[NonEmptyStr] = []
     """AZ names; default: the region's `a` and `b` zones."""
     interface_endpoints: list[NonEmptyStr] = ["ecr.api", "ecr.dkr", "sts", "logs", "ssm", "ec2messages"]
+    """AWS services reached through interface endpoints (no NAT traffic); the S3 gateway endpoint is always there."""
+    nat: Literal["none", "single", "per-zone"] = "single"
+    """Egress to the internet: none (endpoints only, no public subnets), one shared NAT gateway, or one per zone."""
+    flow_log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 365
+    """Days VPC flow logs are kept (KMS-encrypted CloudWatch log group)."""
 
 
 class HybridLink(Model):
     kind: Literal["vpn", "direct-connect"] = "vpn"
+    """Site-to-site VPN over the internet, or an existing Direct Connect gateway."""
     customer_gateway_ip: IpAddress | None = None
     """Public IP of the site's VPN device (vpn)."""
     bgp_asn: Annotated[int, Field(ge=1, le=4294967295)] = 65000
+    """The site's BGP ASN (customer gateway)."""
     direct_connect_gateway_id: str | None = None
     """Existing Direct Connect gateway (direct-connect)."""
+
+
+AcmPcaArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority/\S+$")
+]
+
+
+class RolesAnywhereConfig(Model):
+    ca_arn: AcmPcaArn | None = None
+    """ACM Private CA that issues the hybrid nodes' certificates (trust anchor source)."""
+    ca_bundle_pem: str | None = None
+    """Or: the site CA's PEM certificate bundle (public material, not a secret)."""
+
+
+class IdentityConfig(Model):
+    roles_anywhere: RolesAnywhereConfig | None = None
+    """Trust anchor of IAM Roles Anywhere (needed when onPrem.cluster.credentialProvider is iam-ra)."""
+    ssm_activation_limit: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Hybrid nodes one SSM activation may register (default: the site's server count)."""
+
+
+PullThroughUpstream = Literal["ecr-public", "k8s", "quay", "ghcr", "docker-hub"]
+
+
+class RegistryConfig(Model):
+    pull_through: list[PullThroughUpstream] = ["ecr-public", "k8s", "quay"]
+    """Upstream registries cached in ECR (pull-through cache). nvcr.io is not a supported upstream: NGC images are
+    mirrored into `repositories` by CI."""
+    credential_secret_arns: dict[PullThroughUpstream, NonEmptyStr] = {}
+    """Secrets Manager secret (name prefix `ecr-pullthroughcache/`) per upstream that needs credentials
+    (ghcr, docker-hub). The secret's value is set outside Pulumi."""
+    repositories: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")]] = []
+    """Private repositories (immutable tags, scan on push, stack key), e.g. mirrored NGC images."""
 
 
 class CloudConfig(Model):
@@ -250,17 +349,15 @@ class CloudConfig(Model):
     """EKS burst cluster; none: the account holds storage, budgets and audit only."""
     hybrid: HybridLink | None = None
     """Network link to the on-prem site (hybrid stacks)."""
+    identity: IdentityConfig = IdentityConfig()
+    """Credentials of on-prem hybrid nodes (SSM activation or IAM Roles Anywhere)."""
+    registry: RegistryConfig = RegistryConfig()
+    """ECR pull-through cache and private repositories (EKS stacks)."""
+    audit_trail: bool = True
+    """CloudTrail trail (management events + S3 data events of the data buckets) into the logs bucket."""
 
 
 # ------------------------------------------------------------------------------- storage
-class BucketPurpose(StrEnum):
-    MODELS = "models"
-    DATASETS = "datasets"
-    ARTIFACTS = "artifacts"
-    LOGS = "logs"
-    VECTOR_SNAPSHOTS = "vector-snapshots"
-
-
 class BucketConfig(Model):
     data_class: DnsLabel
     """Data class of the objects; its residency must allow cloud storage."""
@@ -270,8 +367,18 @@ class BucketConfig(Model):
     """Write-once retention (audit logs)."""
 
 
+class ReplicationConfig(Model):
+    region: AwsRegion
+    """Region of the replicas; must be in residency.allowedRegions and differ from cloud.region."""
+    buckets: Annotated[list[BucketPurpose], Field(min_length=1)]
+    """Buckets replicated (each must exist in storage.buckets)."""
+
+
 class StorageConfig(Model):
     buckets: Annotated[dict[BucketPurpose, BucketConfig], Field(min_length=1)]
+    """Bucket purpose → data class, retention override and object lock."""
+    replication: ReplicationConfig | None = None
+    """Optional cross-region replication (to a region the residency allows only)."""
     retention_days: dict[DnsLabel, Annotated[int, Field(ge=1, le=36500)]] = {}
     """Data class → days objects are kept (noncurrent versions expire after the same time)."""
 
@@ -282,6 +389,13 @@ class VectorStoreConfig(Model):
     data_class: DnsLabel
     replicas: Annotated[int, Field(ge=1, le=9)] = 3
     storage_gib: Annotated[int, Field(ge=1)] = 100
+    storage_class: DnsLabel | None = None
+    """Encrypted StorageClass of the PVCs; default: the platform's class for where the data class may live
+    (kubernetes.onPremStorageClass on site, an encrypted gp3 class with the stack key on EKS)."""
+    cpu: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)?m?$")] = "2"
+    """CPU request (and limit) per replica."""
+    memory: Annotated[str, StringConstraints(pattern=r"^\d+(Mi|Gi)$")] = "8Gi"
+    """Memory request and limit per replica."""
 
 
 # ------------------------------------------------------------------------------- serving
@@ -326,23 +440,100 @@ class ServedModel(Model):
     """May replicas run on cloud burst nodes."""
     external_fallback: bool = False
     """May the router fall back to the external API for this model's traffic."""
+    queue_depth_threshold: Annotated[int, Field(ge=1)] | None = None
+    """Waiting requests per replica that trigger a scale-up; default: serving.autoscaling.queueDepthThreshold."""
+    rpm_limit: Annotated[int, Field(ge=1)] | None = None
+    """Requests per minute the router sends to this model (LiteLLM `rpm`); none: unlimited."""
+    max_model_len: Annotated[int, Field(ge=256)] | None = None
+    """vLLM `--max-model-len`; none: the model's own context length."""
+    task: Literal["chat", "embedding"] = "chat"
+    """What the model answers: chat/completions, or embeddings (vLLM pooling runner). The router
+    falls back only between models of the same task."""
 
 
 class RouterConfig(Model):
     cache: bool = True
+    """Cache responses in Redis (exact-match cache in front of every tier)."""
     external_api_model: str | None = None
     """External model used as last fallback (needs secret `ai-factory:externalApiKey`)."""
+    replicas: Annotated[int, Field(ge=1, le=20)] = 2
+    """Router replicas (stateless; two for availability)."""
+    cache_ttl_seconds: Annotated[int, Field(ge=1)] = 600
+    """How long a cached response is served."""
+    max_budget_usd: Annotated[float, Field(gt=0)] | None = None
+    """Router-wide spend limit per budget period (external API spend; LiteLLM `max_budget`)."""
+    budget_duration: Annotated[str, StringConstraints(pattern=r"^\d+[smhd]$")] = "30d"
+    """Period of max_budget_usd in LiteLLM's notation."""
+    tls_certificate_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$")] | None
+    ) = None
+    """ACM certificate of the router's internal load balancer (EKS); none: a ClusterIP service only."""
+
+
+class AutoscalingConfig(Model):
+    queue_depth_threshold: Annotated[int, Field(ge=1)] = 5
+    """Waiting requests (vllm:num_requests_waiting) per replica that trigger a scale-up (production-stack: 5)."""
+    polling_interval_seconds: Annotated[int, Field(ge=5, le=300)] = 15
+    """How often KEDA queries Prometheus."""
+    cooldown_period_seconds: Annotated[int, Field(ge=30)] = 360
+    """Idle time before a scale-to-zero model goes to zero (production-stack: 360)."""
+    initial_cooldown_seconds: Annotated[int, Field(ge=0)] = 1800
+    """Time after a replica is created before KEDA may scale it to zero: covers a GPU node coming up and the
+    weights loading (the pod is not killed while waiting for a GPU, kserve #1247)."""
+    fallback_replicas: Annotated[int, Field(ge=1)] = 1
+    """Replicas KEDA keeps when Prometheus cannot be queried (3 failed polls)."""
 
 
 class ServingConfig(Model):
     router: RouterConfig = RouterConfig()
     models: Annotated[list[ServedModel], Field(min_length=1)]
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+    """KEDA queue-depth autoscaling of every model (per-model threshold overrides)."""
 
 
 # ------------------------------------------------------------------------- observability
 class ObservabilityConfig(Model):
     metrics_retention_days: Annotated[int, Field(ge=1, le=400)] = 15
     grafana: bool = True
+    metrics_storage_gib: Annotated[int, Field(ge=1)] = 100
+    """Prometheus volume (encrypted StorageClass)."""
+    queue_depth_alert: Annotated[int, Field(ge=1)] = 20
+    """Waiting requests on one model for 10 min that page (alert VllmQueueDepthHigh)."""
+    ttft_p95_seconds: Annotated[float, Field(gt=0)] = 2.0
+    """p95 time-to-first-token above which alert VllmTimeToFirstTokenHigh fires."""
+
+
+# ---------------------------------------------------------------------------- kubernetes
+class GpuSharing(Model):
+    strategy: Literal["none", "time-slicing", "mig"] = "none"
+    """How one physical GPU is shared: not at all, time-slicing (no memory isolation) or MIG."""
+    replicas: Annotated[int, Field(ge=2, le=48)] | None = None
+    """Time-slicing: pods per physical GPU (required with time-slicing)."""
+    mig_profile: Literal["all-disabled", "all-1g.10gb", "all-2g.20gb", "all-3g.40gb", "all-balanced"] | None = None
+    """MIG: the mig-manager profile applied to the pool's nodes (required with mig)."""
+
+
+class TeamNamespace(Model):
+    gpu_quota: Annotated[int, Field(ge=0, le=512)]
+    """requests.nvidia.com/gpu of the team's namespace (aif-team-<team>)."""
+    cpu_quota: Annotated[str, StringConstraints(pattern=r"^\d+$")] = "64"
+    """requests.cpu of the namespace."""
+    memory_quota: Annotated[str, StringConstraints(pattern=r"^\d+(Gi|Ti)$")] = "512Gi"
+    """requests.memory of the namespace."""
+
+
+class KubernetesConfig(Model):
+    registry: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:\d+)?(/[a-z0-9._-]+)*$")] | None = None
+    """Registry (and path prefix) every image is pulled from; default: the stack's ECR pull-through cache
+    `<account>.dkr.ecr.<region>.amazonaws.com/<env>`."""
+    gpu_sharing: dict[Literal["on-prem", "cloud"], GpuSharing] = {}
+    """Node pool (location) → device-plugin sharing; absent: whole GPUs."""
+    teams: dict[DnsLabel, TeamNamespace] = {}
+    """Team → its own namespace with a GPU quota (batch jobs, notebooks)."""
+    on_prem_storage_class: DnsLabel = "aif-encrypted-local"
+    """Encrypted StorageClass the site provides (LUKS-backed local volumes) for on-prem stateful data."""
+    batch_gpu_quota: Annotated[int, Field(ge=0, le=512)] = 0
+    """GPUs of the shared batch namespace beyond its batch-tier models."""
 
 
 # -------------------------------------------------------------------------------- budget
@@ -355,6 +546,12 @@ class BudgetConfig(Model):
     forecast_threshold_percent: Percent | None = 100
     pause_at_percent: Percent = 90
     """Spend at which the runtime guard pauses non-critical burst capacity."""
+    anomaly_threshold_usd: Annotated[float, Field(gt=0)] = 100
+    """Cost Anomaly Detection alerts on anomalies with at least this total impact."""
+    pr_cost_increase_usd: Annotated[float, Field(ge=0)] | None = None
+    """`factory diff` warns (advisory) when a change raises the expected monthly cost by more than this."""
+    pr_cost_increase_percent: Annotated[float, Field(ge=0)] | None = None
+    """… or by more than this percentage of the current expected monthly cost."""
 
 
 # --------------------------------------------------------------------------------- usage
@@ -375,6 +572,8 @@ class FactoryConfig(Model):
     vector_store: VectorStoreConfig | None = None
     serving: ServingConfig | None = None
     observability: ObservabilityConfig = ObservabilityConfig()
+    kubernetes: KubernetesConfig = KubernetesConfig()
+    """The Kubernetes platform: registry, GPU sharing per pool, team namespaces, storage classes."""
     budget: BudgetConfig
     usage: UsageAssumptions = UsageAssumptions()
 

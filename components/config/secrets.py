@@ -55,6 +55,16 @@ SECRETS: tuple[SecretSpec, ...] = (
         "API key of the external model the router falls back to",
         lambda c: c.serving is not None and c.serving.router.external_api_model is not None,
     ),
+    SecretSpec(
+        "onPremKubeconfig",
+        "kubeconfig of the standalone on-prem cluster (kubeadm) the Kubernetes platform is deployed to",
+        lambda c: c.join_method is ClusterJoin.KUBEADM and not c.has_eks,
+    ),
+    SecretSpec(
+        "routerMasterKey",
+        "LiteLLM master key of the model router (admin key; per-team keys are issued with it)",
+        lambda c: c.serving is not None and (c.has_eks or c.join_method is ClusterJoin.KUBEADM),
+    ),
 )
 
 

@@ -9,9 +9,12 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
+from components.aws.gpu_pools import family_gpus, family_types, plan_pools
 from components.config.errors import Problem
 from components.config.models import (
+    BucketPurpose,
     ClusterJoin,
+    CredentialProvider,
     FactoryConfig,
     Place,
     ServingTier,
@@ -32,9 +35,11 @@ def check(cfg: FactoryConfig) -> list[Problem]:
         _residency,
         _on_prem,
         _cloud,
+        _cloud_extras,
         _storage,
         _vector_store,
         _serving,
+        _kubernetes,
         _budget,
     )
     return [problem for fn in checks for problem in fn(cfg)]
@@ -201,6 +206,106 @@ def _cloud(cfg: FactoryConfig) -> Iterator[Problem]:
                 "instance types of one pool must have the same GPU count (the GPU cap is max size × GPUs)",
                 "types with equal GPU counts",
             )
+    yield from _gpu_limit(cfg)
+
+
+def _gpu_limit(cfg: FactoryConfig) -> Iterator[Problem]:
+    """The GPU limit must split into whole instances (node group max sizes), floor and rest alike."""
+    assert cfg.cloud is not None and cfg.cloud.eks is not None
+    burst = cfg.cloud.eks.burst
+    if burst.on_demand_floor_gpus > burst.max_gpus:
+        return  # reported above; the split is meaningless
+    known = all(
+        gpus_per_instance(t) is not None and t in GPU_FAMILIES[f].instance_gpus
+        for f in burst.gpu_families
+        for t in family_types(burst, f)
+    )
+    if not known:
+        return  # an unknown instance type is reported above
+    _, leftover = plan_pools(burst)
+    smallest = min(family_gpus(burst, f) for f in burst.gpu_families)
+    sizes = ", ".join(f"{family_types(burst, f)[0]} ({family_gpus(burst, f)} GPUs)" for f in burst.gpu_families)
+    for role, left in leftover.items():
+        path, gpus = (
+            ("onDemandFloorGpus", burst.on_demand_floor_gpus)
+            if role == "floor"
+            else ("maxGpus", burst.max_gpus - burst.on_demand_floor_gpus)
+        )
+        what = "the on-demand floor" if role == "floor" else "the GPUs above the on-demand floor"
+        yield Problem(
+            _p(f"cloud.eks.burst.{path}"),
+            f"{gpus} GPUs ({what}) do not split into whole instances of {sizes}; {left} would be left over",
+            f"a multiple of {smallest} for each of maxGpus - onDemandFloorGpus and onDemandFloorGpus",
+        )
+
+
+# Services an EKS node needs when the VPC has no NAT (AWS docs: private clusters).
+NO_NAT_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts")
+
+CREDENTIALED_UPSTREAMS = ("ghcr", "docker-hub")
+"""ECR pull-through upstreams that only work with credentials in Secrets Manager."""
+
+
+def _cloud_extras(cfg: FactoryConfig) -> Iterator[Problem]:
+    """Network, identity, registry and storage rules the AWS components rely on."""
+    cloud = cfg.cloud
+    if cloud is None:
+        return
+    if cloud.hybrid is not None and cloud.eks is None:
+        yield Problem(
+            _p("cloud.hybrid"),
+            "the hybrid link joins the site to the EKS VPC, and this stack has no cloud.eks",
+            "remove cloud.hybrid or configure cloud.eks",
+        )
+    if cloud.eks is None:
+        return
+    if cfg.storage is None or BucketPurpose.LOGS not in cfg.storage.buckets:
+        yield Problem(
+            _p("storage.buckets.logs"),
+            "the burst cluster needs the stack key and the logs bucket (audit trail, encrypted volumes and logs)",
+            "a storage section with a logs bucket",
+        )
+    if cloud.vpc.nat == "none":
+        missing = [e for e in NO_NAT_ENDPOINTS if e not in cloud.vpc.interface_endpoints]
+        if missing:
+            yield Problem(
+                _p("cloud.vpc.interfaceEndpoints"),
+                f"without NAT, nodes reach {', '.join(missing)} only through interface endpoints",
+                f"include {', '.join(NO_NAT_ENDPOINTS)}, or nat: single",
+            )
+    if cfg.on_prem is not None and cfg.join_method is ClusterJoin.EKS_HYBRID:
+        ra = cloud.identity.roles_anywhere
+        if cfg.on_prem.cluster.credential_provider is CredentialProvider.IAM_ROLES_ANYWHERE and (
+            ra is None or (ra.ca_arn is None) == (ra.ca_bundle_pem is None)
+        ):
+            yield Problem(
+                _p("cloud.identity.rolesAnywhere"),
+                "IAM Roles Anywhere needs exactly one trust anchor source",
+                "{caArn: <ACM PCA ARN>} or {caBundlePem: <PEM>}",
+            )
+    for upstream in cloud.registry.pull_through:
+        if upstream in CREDENTIALED_UPSTREAMS and upstream not in cloud.registry.credential_secret_arns:
+            yield Problem(
+                _p(f"cloud.registry.credentialSecretArns.{upstream}"),
+                f"the {upstream} pull-through cache needs upstream credentials",
+                "the ARN of a Secrets Manager secret named ecr-pullthroughcache/…",
+            )
+    for upstream, arn in cloud.registry.credential_secret_arns.items():
+        if ":secretsmanager:" not in arn or ":secret:ecr-pullthroughcache/" not in arn:
+            yield Problem(
+                _p(f"cloud.registry.credentialSecretArns.{upstream}"),
+                f"'{arn}' is not a Secrets Manager secret named ecr-pullthroughcache/…",
+                "arn:aws:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>",
+            )
+    buckets = cfg.storage.buckets if cfg.storage else {}
+    for name, wl in cloud.eks.workloads.items():
+        for purpose in wl.buckets:
+            if purpose not in buckets:
+                yield Problem(
+                    _p(f"cloud.eks.workloads.{name}.buckets.{purpose}"),
+                    f"the stack has no {purpose} bucket",
+                    ", ".join(b.value for b in buckets) or "configure storage.buckets",
+                )
 
 
 def _storage(cfg: FactoryConfig) -> Iterator[Problem]:
@@ -221,6 +326,27 @@ def _storage(cfg: FactoryConfig) -> Iterator[Problem]:
             )
     for name in st.retention_days:
         yield from _data_class(cfg, f"storage.retentionDays.{name}", name)
+    rep = st.replication
+    if rep is not None:
+        if rep.region not in cfg.residency.allowed_regions:
+            yield Problem(
+                _p("storage.replication.region"),
+                f"region '{rep.region}' is outside the residency allow-list",
+                ", ".join(cfg.residency.allowed_regions),
+            )
+        if cfg.cloud is not None and rep.region == cfg.cloud.region:
+            yield Problem(
+                _p("storage.replication.region"),
+                "replicas must live in another region than the buckets",
+                ", ".join(r for r in cfg.residency.allowed_regions if r != cfg.cloud.region) or "another region",
+            )
+        for i, purpose in enumerate(rep.buckets):
+            if purpose not in st.buckets:
+                yield Problem(
+                    _p(f"storage.replication.buckets[{i}]"),
+                    f"the stack has no {purpose} bucket",
+                    ", ".join(b.value for b in st.buckets),
+                )
 
 
 def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
@@ -301,6 +427,35 @@ def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
                 _p(f"{base}.burstToCloud"),
                 "without an on-prem site a model can only run on cloud burst nodes",
                 "true",
+            )
+
+
+def _kubernetes(cfg: FactoryConfig) -> Iterator[Problem]:
+    """The platform's own settings: GPU sharing per existing pool, router TLS on EKS only."""
+    pools = {"on-prem": cfg.on_prem is not None, "cloud": cfg.has_eks}
+    for pool, sharing in cfg.kubernetes.gpu_sharing.items():
+        base = f"kubernetes.gpuSharing.{pool}"
+        if not pools[pool]:
+            yield Problem(_p(base), f"the stack has no {pool} GPU nodes", ", ".join(p for p, ok in pools.items() if ok))
+        if sharing.strategy == "time-slicing" and sharing.replicas is None:
+            yield Problem(_p(f"{base}.replicas"), "time-slicing needs the pods per GPU", "an integer 2..48")
+        if sharing.strategy != "time-slicing" and sharing.replicas is not None:
+            yield Problem(_p(f"{base}.replicas"), "replicas apply to time-slicing only", "remove it")
+        if sharing.strategy == "mig" and sharing.mig_profile is None:
+            yield Problem(_p(f"{base}.migProfile"), "MIG needs the profile the mig-manager applies", "e.g. all-1g.10gb")
+    router = cfg.serving.router if cfg.serving is not None else None
+    if router is not None and router.tls_certificate_arn is not None:
+        if not cfg.has_eks:
+            yield Problem(
+                _p("serving.router.tlsCertificateArn"),
+                "the ACM certificate fronts an internal AWS load balancer, and this stack has no cloud.eks",
+                "remove it (on-prem clusters terminate TLS at their own ingress)",
+            )
+        elif cfg.cloud is not None and f":acm:{cfg.cloud.region}:" not in router.tls_certificate_arn:
+            yield Problem(
+                _p("serving.router.tlsCertificateArn"),
+                "the certificate must live in the cluster's region",
+                f"an ACM certificate in {cfg.cloud.region}",
             )
 
 

@@ -25,8 +25,25 @@ HASHED_PARTS = ("ansible.cfg", "playbooks", "roles", "requirements.yml")
 """What a server's configuration depends on; inventories and test files are not part of it."""
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def default_ansible_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "ansible"
+    return PROJECT_ROOT / "ansible"
+
+
+def portable_path(path: Path) -> str:
+    """`path` relative to the project root when inside it, so state does not depend on the checkout."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
+def resolve_path(value: str) -> Path:
+    """Inverse of portable_path: relative paths are taken from the project root of this checkout."""
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def content_hash(ansible_dir: Path) -> str:

@@ -11,7 +11,14 @@ import pulumi
 from components.config.models import FactoryConfig
 from components.conventions import type_token
 from components.inventory import inventory, rollout_batches
-from components.onprem.ansible_run import content_hash, default_ansible_dir, host_inventory, host_vars, vars_hash
+from components.onprem.ansible_run import (
+    content_hash,
+    default_ansible_dir,
+    host_inventory,
+    host_vars,
+    portable_path,
+    vars_hash,
+)
 from components.onprem.gpu_server import GpuServer
 
 
@@ -52,7 +59,7 @@ class OnPremGpuBaseline(pulumi.ComponentResource):
                     "inventory": json.dumps(host_inventory(inv, host), sort_keys=True),
                     "contentHash": roles_hash,
                     "hostVarsHash": vars_hash(host_vars(inv, host)),
-                    "ansibleDir": str(ansible_dir),
+                    "ansibleDir": portable_path(ansible_dir),
                     "sshPrivateKey": args.ssh_private_key,
                 }
                 if args.secret_vars is not None:

@@ -9,13 +9,12 @@ tasks; delete runs `decommission.yml`. Outputs carry the validated GPU facts.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi import dynamic
 
-from components.onprem.ansible_run import PlaybookResult, run_playbook
+from components.onprem.ansible_run import PlaybookResult, resolve_path, run_playbook
 
 DIFF_KEYS = ("contentHash", "hostVarsHash", "address", "sshPrivateKey", "secretVars")
 """A change in any of these re-runs the playbook. `ansibleDir` is where the playbooks are on
@@ -45,7 +44,7 @@ class GpuServerProvider(dynamic.ResourceProvider):
         secret_vars = json.loads(props["secretVars"]) if props.get("secretVars") else None
         return run_playbook(
             playbook,
-            ansible_dir=Path(props["ansibleDir"]),
+            ansible_dir=resolve_path(props["ansibleDir"]),
             inventory=json.loads(props["inventory"]),
             host=props["host"],
             ssh_private_key=props.get("sshPrivateKey"),

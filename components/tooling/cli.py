@@ -31,10 +31,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from components.guard.pause_state import PauseStateError, parse
     from components.tooling.plan import make_plan
     from components.tooling.report import RENDERERS
 
-    plan = make_plan(args.stack, args.stacks_dir)
+    pause_state = None
+    if args.pause_state is not None:
+        # The parameter's text, exactly as the guard writes it (aws ssm get-parameter ... --query Parameter.Value).
+        try:
+            pause_state = parse(args.pause_state.read_text())
+        except (OSError, PauseStateError) as exc:
+            print(f"factory: --pause-state {args.pause_state}: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+    plan = make_plan(args.stack, args.stacks_dir, pause_state=pause_state)
     sys.stdout.write(RENDERERS[args.format](plan))
     return EXIT_POLICY if plan.has_mandatory else EXIT_OK
 
@@ -80,6 +89,70 @@ def _cmd_policy_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_policies(args: argparse.Namespace) -> int:
+    from policies.catalogue import DOC_PATH, render_json, render_markdown
+
+    text = render_markdown() if args.format == "markdown" else render_json()
+    if args.output == "-" or (args.output is None and args.format == "json"):
+        sys.stdout.write(text)
+        return EXIT_OK
+    path = Path(args.output) if args.output else DOC_PATH
+    if args.check:
+        if not path.is_file() or path.read_text() != text:
+            print(f"factory: {path} is stale; run `factory policies --format {args.format}`", file=sys.stderr)
+            return EXIT_POLICY
+        return EXIT_OK
+    path.write_text(text)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _cmd_pricing_refresh(args: argparse.Namespace) -> int:
+    from policies.cost.refresh import PricingError, refresh
+
+    try:
+        changed = refresh(args.region)
+    except PricingError as exc:
+        print(f"factory: pricing refresh failed: {exc}", file=sys.stderr)
+        return EXIT_OPERATIONAL
+    print(f"refreshed {len(changed)} prices for {args.region}: {', '.join(changed) or 'none found'}")
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from components.tooling.diff import GuardThresholds, make_diff
+    from components.tooling.diff_git import DiffInputError, OperationalFailure
+    from components.tooling.diff_render import MARKDOWN_MAX_CHARS, RENDERERS
+
+    try:
+        diff = make_diff(
+            args.stack, args.base, args.stacks_dir, GuardThresholds(args.cost_guard_usd, args.cost_guard_percent)
+        )
+    except DiffInputError as exc:
+        for line in exc.args:  # the head plan's own problem lines, verbatim, or one of ours
+            print(line, file=sys.stderr)
+        return EXIT_INPUT
+    except OperationalFailure as exc:
+        print(f"factory: diff failed: {exc}", file=sys.stderr)
+        return EXIT_OPERATIONAL
+    limit = args.max_chars if args.max_chars is not None else (MARKDOWN_MAX_CHARS if args.format == "markdown" else 0)
+    sys.stdout.write(RENDERERS[args.format](diff, limit))
+    return EXIT_POLICY if diff.blocking else EXIT_OK
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from components.tooling.audit import RENDERERS, run_audit
+    from components.tooling.audit_aws import AwsFailure
+
+    try:
+        report = run_audit(args.stack, args.stacks_dir, args.budget_name)
+    except AwsFailure as exc:
+        print(f"factory: {exc}", file=sys.stderr)
+        return EXIT_OPERATIONAL
+    sys.stdout.write(RENDERERS[args.format](report))
+    return EXIT_POLICY if report.has_mandatory else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="factory", description="Offline tooling of the AI factory blueprint.")
     parser.add_argument(
@@ -93,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="offline preview: resources, policy findings and cost of a stack")
     p.add_argument("stack")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--pause-state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="plan as if the budget guard's pause record (SSM /ai-factory/<env>/budget-guard/pause) held FILE's "
+        "JSON; default: no record (nothing paused)",
+    )
     p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("inventory", help="print the Ansible inventory (YAML) of the stack's on-prem site")
@@ -108,6 +189,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="file to write (default policies/config/STACK.json)")
     p.add_argument("--check", action="store_true", help="exit 1 when the committed file is stale")
     p.set_defaults(func=_cmd_policy_config)
+
+    p = sub.add_parser("policies", help="write the policy catalogue (docs/POLICIES.md) from the rule registry")
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("--output", help="file to write, or - for stdout (default docs/POLICIES.md for markdown)")
+    p.add_argument("--check", action="store_true", help="exit 1 when the committed file is stale")
+    p.set_defaults(func=_cmd_policies)
+
+    p = sub.add_parser("pricing", help="price catalogue maintenance")
+    pricing = p.add_subparsers(dest="pricing_command", required=True, parser_class=_Parser)
+    p = pricing.add_parser("refresh", help="re-read a region's prices from the AWS Price List API")
+    p.add_argument("--region", required=True, help="AWS region to price, e.g. eu-central-1")
+    p.set_defaults(func=_cmd_pricing_refresh)
+    p = sub.add_parser("diff", help="what a change does to a stack: resources, cost and policy against a git ref")
+    p.add_argument("stack")
+    p.add_argument("--base", required=True, help="git ref to compare with (branch, tag or commit), e.g. origin/main")
+    p.add_argument("--format", choices=("markdown", "json", "text"), default="markdown")
+    p.add_argument(
+        "--cost-guard-usd",
+        type=float,
+        default=None,
+        help="advisory: flag an expected monthly increase above this many dollars (default: stack config, else 500)",
+    )
+    p.add_argument(
+        "--cost-guard-percent",
+        type=float,
+        default=None,
+        help="advisory: flag an expected monthly increase above this percentage (default: stack config, else 10)",
+    )
+    p.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help="cut longer output in the middle (default: 64,000 for markdown, no limit otherwise; 0 = no limit)",
+    )
+    p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("audit", help="check the live AWS account of a stack against the policy rules (drift)")
+    p.add_argument("stack")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--budget-name", help="the stack's AWS Budget (default: <environment>-budget)")
+    p.set_defaults(func=_cmd_audit)
     return parser
 
 

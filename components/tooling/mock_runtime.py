@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,14 +41,19 @@ class Registration:
     ignore_changes: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
     """URNs this resource was told to wait for (depends_on and input references)."""
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Input property → URNs of the resources its value came from (what CrossGuard shows rules)."""
 
 
 class PlanMocks(pulumi.runtime.Mocks):
     """Outputs a provider would return, filled deterministically from the inputs."""
 
-    def __init__(self, account_id: str, region: str | None) -> None:
+    def __init__(self, account_id: str, region: str | None, ssm_parameters: Mapping[str, str] | None = None) -> None:
         self.account_id = account_id
         self.region = region or "us-east-1"
+        self.ssm_parameters = dict(ssm_parameters or {})
+        """SSM parameters (name → value) the offline account holds: none unless a caller plants one
+        (the budget guard's pause record: `factory plan --pause-state FILE`)."""
         self.pending = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -64,7 +70,38 @@ class PlanMocks(pulumi.runtime.Mocks):
                 # Pulumi auto-naming: `<name>-<random>`; the plan shows a stable stand-in.
                 outputs.setdefault("bucket", f"{args.name}-xxxxxxx")
                 outputs["arn"] = f"arn:aws:s3:::{outputs['bucket']}"
+            outputs.update(self._aws_outputs(args.typ, args.name, outputs))
         return rid, outputs
+
+    def _aws_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Provider-computed outputs the program reads (each one is used by some component)."""
+        if typ == "aws:eks/cluster:Cluster":
+            cluster = inputs.get("name", name)
+            vpc = dict(inputs.get("vpcConfig") or {})
+            vpc.setdefault("clusterSecurityGroupId", f"sg-{cluster}-cluster")
+            return {
+                "endpoint": f"https://{cluster}.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthority": {"data": "T0ZGTElORS1QTEFOLUNB"},  # base64("OFFLINE-PLAN-CA")
+                "vpcConfig": vpc,
+            }
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            group = inputs.get("nodeGroupName", name)
+            return {"resources": [{"autoscalingGroups": [{"name": f"eks-{group}-00000000"}]}]}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1}
+        if typ == "aws:ec2/eip:Eip":
+            return {"allocationId": f"eipalloc-{name}"}
+        if typ == "aws:sqs/queue:Queue":
+            return {"url": f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{inputs.get('name', name)}"}
+        if typ == "aws:iam/role:Role":
+            role = inputs.get("name") or f"{name}-xxxxxxx"
+            return {"name": role, "arn": f"arn:aws:iam::{self.account_id}:role/{role}"}
+        if typ == "aws:ecr/repository:Repository":
+            repo = inputs.get("name", name)
+            return {"repositoryUrl": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}"}
+        if typ == "aws:ssm/activation:Activation":
+            return {"activationCode": "offline-plan-activation-code"}
+        return {}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         tok = args.token
@@ -79,8 +116,29 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if tok == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
+        if tok == "aws:ssm/getParametersByPath:getParametersByPath":
+            return self._parameters_by_path(args.args), []
         # An invoke nobody mocked would silently return nothing and hide a bug: refuse.
         raise UnmockedInvokeError(tok)
+
+    def _parameters_by_path(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """GetParametersByPath over the planted parameters (an empty path answers empty, as AWS does)."""
+        path = str(args.get("path") or "").rstrip("/")
+        recursive = bool(args.get("recursive"))
+        names = sorted(
+            n for n in self.ssm_parameters if n.startswith(f"{path}/") and (recursive or "/" not in n[len(path) + 1 :])
+        )
+        return {
+            "id": path,
+            "path": path,
+            "arns": [f"arn:aws:ssm:{self.region}:{self.account_id}:parameter/{n.lstrip('/')}" for n in names],
+            "names": names,
+            "types": ["String"] * len(names),
+            "values": [self.ssm_parameters[n] for n in names],
+            "recursive": recursive,
+            "withDecryption": bool(args.get("withDecryption", True)),
+            "region": self.region,
+        }
 
 
 class UnmockedInvokeError(RuntimeError):
@@ -114,6 +172,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             ignore_changes=list(request.ignoreChanges),
             dependencies=list(request.dependencies),
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
         )
         with self._lock:
             self.registrations.append(reg)
@@ -142,17 +201,26 @@ def run_under_mocks(
     account_id: str,
     region: str | None,
     preview: bool = False,
+    ssm_parameters: Mapping[str, str] | None = None,
+    logger: logging.Logger | None = None,
 ) -> list[Registration]:
     """Run `program` once under mocks; returns the registrations in order.
 
+    `ssm_parameters` are the SSM parameters the offline account holds (PlanMocks); `logger`
+    receives the program's `pulumi.log` messages (the mock engine's default is the root logger).
     The mock runtime is process-wide state: callers run one program per call, sequentially.
     """
     # pytest-asyncio and earlier runs may leave no usable loop behind (PULUMI-OFFLINE.md).
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = PlanMocks(account_id=account_id, region=region)
+    mocks = PlanMocks(account_id=account_id, region=region, ssm_parameters=ssm_parameters)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    # set_mocks creates the stack resource only when there is no root yet: without this reset, a
+    # second plan in the same process parents its components to the first stack's URN.
+    from pulumi.runtime.settings import ROOT
+
+    ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, logger=logger, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
     from pulumi.runtime.settings import SETTINGS
 

@@ -64,6 +64,8 @@ def render_text(plan: Plan) -> str:
         for typ, n in sorted(counts.items()):
             branch.add(f"{n} × {typ}")
     console.print(tree)
+    for w in plan.warnings:
+        console.print(f"warning: {w}")
     console.print(f"Findings ({len(plan.violations)}):")
     for v in plan.violations:
         console.print(f"  {v.enforcement.upper():9} {v.policy} {v.urn or '(stack)'}: {v.message}")
@@ -85,6 +87,8 @@ def render_markdown(plan: Plan) -> str:
     mandatory = [v for v in plan.violations if v.enforcement == "mandatory"]
     if mandatory:
         lines += [f"> [!CAUTION]\n> {len(mandatory)} mandatory policy finding(s) block this change.", ""]
+    for w in plan.warnings:
+        lines += [f"> [!WARNING]\n> {w}", ""]
     lines += ["| component | resources | types |", "|---|---:|---|"]
     for component, members in group_by_component(plan).items():
         counts = Counter(r["type"].split(":")[-1] for r in members)

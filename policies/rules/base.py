@@ -60,6 +60,12 @@ class ResourceView:
     retain_on_delete: bool | None = None
     """None where the engine does not tell (CrossGuard does not expose it)."""
     parent: str | None = None
+    dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Property name → URNs it was computed from (CrossGuard's property_dependencies).
+
+    Empty where the engine does not tell; rules that match resources to each other (a
+    bucket and its encryption configuration) then fall back to parent and known values.
+    """
 
 
 @dataclass(frozen=True)

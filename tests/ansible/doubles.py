@@ -268,9 +268,10 @@ esac
 """
 
 KUBECTL = """#!/bin/sh
-# TEST DOUBLE of kubectl: records the call and succeeds.
-mkdir -p /var/lib/aif-test-double
-echo "kubectl $*" >> /var/lib/aif-test-double/kubectl.log
+# TEST DOUBLE of kubectl: records the call and succeeds. kubectl runs as the delegate's
+# unprivileged user, hence a world-writable log directory.
+mkdir -p -m 1777 /var/tmp/aif-test-double 2>/dev/null
+echo "kubectl $*" >> /var/tmp/aif-test-double/kubectl.log
 """
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import doubles
 
 SUITE = "bookworm"
-RECIPE_VERSION = "5"  # bump when the build steps below change
+RECIPE_VERSION = "6"  # bump when the build steps below change
 ADMIN_USER = "aifadmin"
 ADMIN_UID = 1000
 
@@ -225,7 +225,7 @@ def build_rootfs() -> Path:
         (dropin / "aif-test-container.conf").write_text(
             "# TEST ENVIRONMENT ONLY: chronyd in a container must not set the clock.\n"
             "[Unit]\nConditionCapability=\n"
-            "[Service]\nExecStart=\nExecStart=/usr/sbin/chronyd $DAEMON_OPTS -x\n"
+            "[Service]\nExecStart=\nExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x\n"
         )
         (root / "etc/machine-id").write_text("")
         done.write_text(key + "\n")
@@ -367,6 +367,8 @@ class HostFactory:
                     f"--network-namespace-path=/run/netns/{host.netns}",
                     f"--bind-ro={self.mirror}",
                     "--console=passive",
+                    # nftables rules are managed inside the host's own network namespace.
+                    "--capability=CAP_NET_ADMIN",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -443,6 +445,10 @@ class HostFactory:
         self.hosts.pop(host.name, None)
 
     def destroy_all(self) -> None:
+        # Start every orderly shutdown first; they then finish in parallel.
+        for host in self.hosts.values():
+            if host.proc and host.proc.poll() is None:
+                host.proc.send_signal(signal.SIGTERM)
         for host in list(self.hosts.values()):
             self.destroy(host)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -452,3 +458,150 @@ def shlex_quote(s: str) -> str:
     import shlex
 
     return shlex.quote(s)
+
+
+# --------------------------------------------------------------------------------------------
+# Inventory and ansible-playbook helpers shared by the tests and benchmarks/ansible_rerun.py
+# --------------------------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_DIR = REPO_ROOT / "ansible"
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+
+# The recap line ansible-playbook prints per host.
+RECAP_RE = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
+    re.M,
+)
+
+
+def tool(name: str) -> str:
+    candidate = VENV_BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def write_inventory(factory: HostFactory, hosts: list[TestHost], path: Path, host_vars=None) -> Path:
+    """Write an inventory in the exact shape `factory inventory STACK` produces, plus the
+    test-only connection settings and the overrides a container needs (commented)."""
+    import yaml
+
+    host_vars = host_vars or {}
+    mirror_url = f"file://{factory.mirror}"
+    inv_hosts = {}
+    for position, h in enumerate(hosts):
+        inv_hosts[h.name] = {
+            "ansible_host": h.ip,
+            "aif_rollout_batch": position,
+            "gpu_validate_expected_count": 8,
+            "gpu_validate_expected_model": "NVIDIA H100 80GB HBM3",
+            # The first host stands for an NVSwitch (HGX) system, the others for PCIe cards.
+            "nvidia_driver_fabricmanager_enabled": position == 0,
+            "local_storage_devices": [],
+            **host_vars.get(h.name, {}),
+        }
+    inventory = {
+        "all": {
+            "vars": {
+                "aif_environment": "ci-test",
+                "aif_tier": "dev",
+                "aif_site": "ci1",
+                "aif_rollout_batch_size": 1,
+                "aif_rollout_max_fail_percentage": 0,
+                "aif_package_mirror_url": mirror_url,
+                "aif_package_mirror_trusted": True,
+                "aif_package_mirror_key_url": "",
+                "nvidia_driver_branch": "570",
+                "nvidia_driver_version": doubles.DRIVER_VERSION,
+                "gpu_validate_expected_driver_version": doubles.DRIVER_VERSION,
+                # The controller side of every veth is 198.18.x.1; 198.19.x.1 is a probe address
+                # outside both lists, used to prove the firewall drops other sources.
+                "os_baseline_admin_cidrs": ["198.18.0.0/16"],
+                "os_baseline_cluster_cidrs": ["198.18.0.0/16", "10.100.0.0/16"],
+                "k8s_node_join_method": "eks-hybrid",
+                "k8s_node_kubernetes_version": "1.33",
+                "k8s_node_cluster_name": "ci-test-burst",
+                "k8s_node_region": "eu-central-1",
+                "k8s_node_credential_provider": "ssm",
+                "k8s_node_labels": {
+                    "ai-factory.io/location": "on-prem",
+                    "ai-factory.io/site": "ci1",
+                },
+                "k8s_node_taints": ["nvidia.com/gpu=true:NoSchedule"],
+                "container_toolkit_registry_mirror": "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+                "local_storage_mount_point": "/var/lib/ai-factory/model-cache",
+                # --- test-only settings (not part of the inventory contract) ---
+                "ansible_user": ADMIN_USER,
+                "ansible_ssh_private_key_file": str(factory.key),
+                # Disposable hosts get fresh host keys every run: no known_hosts.
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                # Containers see the CI machine's PCI bus (no NVIDIA device); the simulated
+                # nvidia-smi still reports 8 GPUs and gpu_validate checks them.
+                "nvidia_driver_require_gpu": False,
+            },
+            "children": {"gpu_servers": {"hosts": inv_hosts}},
+        }
+    }
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path
+
+
+def write_secrets(path: Path) -> Path:
+    """Fake join secrets (generated per run, never real), passed with -e @file like production."""
+    import yaml
+
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "k8s_node_ssm_activation_code": "TEST-" + secrets.token_hex(8),
+                "k8s_node_ssm_activation_id": "00000000-0000-4000-8000-" + secrets.token_hex(6),
+                "k8s_node_kubeadm_token": secrets.token_hex(3) + "." + secrets.token_hex(8),
+                "k8s_node_kubeadm_ca_cert_hash": "sha256:" + secrets.token_hex(32),
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class PlaybookResult:
+    rc: int
+    stdout: str
+    stderr: str
+    recap: dict
+    seconds: float
+
+    def host(self, name: str) -> dict:
+        return self.recap.get(name, {})
+
+
+def ansible_env(factory: HostFactory) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(factory.cp_dir),
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(factory.workdir / "facts"),
+            "ANSIBLE_LOCAL_TEMP": str(factory.workdir / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_STDOUT_CALLBACK": "default",
+            "PATH": f"{VENV_BIN}:{env.get('PATH', '')}",
+        }
+    )
+    return env
+
+
+def run_playbook(factory: HostFactory, playbook: str, inventory: Path, *args: str) -> PlaybookResult:
+    cmd = [tool("ansible-playbook"), "-i", str(inventory), str(ANSIBLE_DIR / "playbooks" / playbook), *args]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ANSIBLE_DIR, env=ansible_env(factory), capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+             for m in RECAP_RE.finditer(proc.stdout)}
+    log = factory.workdir / "logs"
+    log.mkdir(exist_ok=True)
+    n = len(list(log.iterdir()))
+    (log / f"{n:02d}-{Path(playbook).name}.log").write_text(" ".join(cmd) + "\n\n" + proc.stdout + "\n" + proc.stderr)
+    return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, recap, seconds)

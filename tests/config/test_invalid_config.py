@@ -45,7 +45,7 @@ CASES: list[tuple[str, str, Mutation, list[str]]] = [
         lambda s: s.update(gpus={}),
         [
             "ai-factory:gpus: is not a known config section (allowed: environment, residency, onPrem, cloud, storage, "
-            "vectorStore, serving, observability, budget, usage)"
+            "vectorStore, serving, observability, kubernetes, budget, usage)"
         ],
     ),
     (

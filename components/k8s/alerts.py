@@ -1,0 +1,118 @@
+"""Alert rules (PrometheusRule groups), a pure function of config.
+
+Every alert carries `runbook_url` (one page per alert under conventions.RUNBOOK_BASE_URL),
+a severity and a summary; the tests parse every expression with a real PromQL parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components import conventions as c
+from components.config.models import FactoryConfig
+
+HOURS_PER_MONTH = 730
+LOCATION_LABEL = "label_ai_factory_io_location"
+"""kube-state-metrics' spelling of the node label ai-factory.io/location (metricLabelsAllowlist)."""
+CLOUD_GPUS = (
+    'sum(kube_node_status_allocatable{resource="nvidia_com_gpu"}'
+    f' * on(node) group_left() kube_node_labels{{{LOCATION_LABEL}="{c.LOCATION_CLOUD}"}})'
+)
+"""GPUs on cloud burst nodes right now."""
+HOURLY_COST = "sum(node_total_hourly_cost)"
+"""OpenCost's price of every node per hour (on-prem at the amortised GPU price)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+
+    def rule(self) -> dict[str, Any]:
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.duration,
+            "labels": {"severity": self.severity},
+            "annotations": {"summary": self.summary, "runbook_url": f"{c.RUNBOOK_BASE_URL}/{self.name.lower()}"},
+        }
+
+
+def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    obs = cfg.observability
+    pause_usd = cfg.budget.total_monthly_usd * cfg.budget.pause_at_percent / 100
+    gpu = [
+        Alert(
+            "GpuXidError",
+            "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
+            "0m",
+            "critical",
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
+        ),
+        Alert(
+            "GpuRowRemapFailure",
+            "max by (Hostname, gpu) (DCGM_FI_DEV_ROW_REMAP_FAILURE) > 0",
+            "0m",
+            "critical",
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} failed to remap a memory row: drain and RMA",
+        ),
+        Alert(
+            "GpuUncorrectableEccRemapped",
+            "max by (Hostname, gpu) (DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS) > 0",
+            "0m",
+            "warning",
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} remapped rows after uncorrectable ECC errors",
+        ),
+        Alert(
+            "GpuNodeNotReady",
+            'max by (node) (kube_node_status_condition{condition="Ready",status="true"} == 0)',
+            "5m",
+            "critical",
+            "Node {{ $labels.node }} is not Ready",
+        ),
+    ]
+    serving = [
+        Alert(
+            "VllmQueueDepthHigh",
+            f"sum by (namespace, model_name) ({c.VLLM_QUEUE_METRIC}) > {obs.queue_depth_alert}",
+            "10m",
+            "warning",
+            "{{ $labels.model_name }} has {{ $value }} requests waiting: autoscaling is not keeping up",
+        ),
+        Alert(
+            "VllmTimeToFirstTokenHigh",
+            "histogram_quantile(0.95, sum by (le, model_name) (rate(vllm:time_to_first_token_seconds_bucket[5m])))"
+            f" > {obs.ttft_p95_seconds}",
+            "10m",
+            "warning",
+            "p95 time-to-first-token of {{ $labels.model_name }} is {{ $value }}s",
+        ),
+    ]
+    cost = [
+        Alert(
+            "BudgetBurnHigh",
+            f"{HOURLY_COST} * {HOURS_PER_MONTH} > {pause_usd:.0f}",
+            "1h",
+            "warning",
+            f"Projected monthly cost {{{{ $value }}}} USD is above {cfg.budget.pause_at_percent}% of the budget",
+        ),
+    ]
+    if cfg.cloud is not None and cfg.cloud.eks is not None:
+        cost.append(
+            Alert(
+                "BurstPoolAtGpuLimit",
+                f"{CLOUD_GPUS} >= {cfg.cloud.eks.burst.max_gpus}",
+                "15m",
+                "warning",
+                f"Cloud burst uses all {cfg.cloud.eks.burst.max_gpus} GPUs it may: requests now queue",
+            )
+        )
+    return [
+        {"name": "ai-factory.gpu", "rules": [a.rule() for a in gpu]},
+        {"name": "ai-factory.serving", "rules": [a.rule() for a in serving]},
+        {"name": "ai-factory.cost", "rules": [a.rule() for a in cost]},
+    ]

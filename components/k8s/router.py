@@ -1,0 +1,336 @@
+"""The router in front of the catalog: LiteLLM proxy, its config generated from the catalog.
+
+Why LiteLLM: it is the OpenAI-compatible gateway with the most active maintenance that does
+everything the issue asks in one process (model groups, ordered fallbacks, Redis response
+cache, per-deployment rpm/tpm limits, budgets, virtual keys per team, Prometheus metrics),
+and its config is a plain YAML we can generate and validate offline with its own loader.
+
+`router_config(cfg)` is pure: the fallback chain of a model is *small → large on-prem/cloud
+models that serve every one of its data classes* → *the external API*, and a hop is added only
+when every data class of the requesting model may be processed where that hop runs
+(`hop_allowed`). A restricted request can therefore never fall back to a model that may
+burst to the cloud, nor to the external API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from components import conventions as c
+from components.config.models import FactoryConfig, ModelSize, Place, ServedModel
+from components.k8s import images
+from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
+from components.k8s.placement import allowed_places, model_may_burst, system_placement
+from components.k8s.serving import service_url
+from components.k8s.tenancy import REDIS_POD, ROUTER_POD
+
+EXTERNAL_MODEL_NAME = "external-fallback"
+"""Model group of the external API in the router (never requested directly by clients)."""
+ROUTER_NAME = "router"
+CACHE_NAME = "router-cache"
+CONFIG_KEY = "config.yaml"
+SECRET_NAME = "router-credentials"
+ENV_MASTER_KEY = "LITELLM_MASTER_KEY"
+ENV_EXTERNAL_KEY = "EXTERNAL_API_KEY"
+SIZE_ORDER = {ModelSize.SMALL: 0, ModelSize.LARGE: 1}
+
+
+def model_places(cfg: FactoryConfig, model: ServedModel) -> set[Place]:
+    """Where a model's replicas may run."""
+    places: set[Place] = set()
+    if cfg.on_prem is not None:
+        places.add(Place.ON_PREM)
+    if cfg.on_prem is None or model_may_burst(cfg, model):
+        places.add(Place.CLOUD)
+    return places
+
+
+def hop_allowed(cfg: FactoryConfig, source: ServedModel, target: ServedModel | None) -> bool:
+    """May a request made to `source` be answered by `target` (None: the external API)?"""
+    allowed = allowed_places(cfg, source.data_classes)
+    if target is None:
+        return (
+            source.external_fallback
+            and cfg.serving is not None
+            and cfg.serving.router.external_api_model is not None
+            and Place.EXTERNAL_API in allowed
+        )
+    return set(source.data_classes) <= set(target.data_classes) and model_places(cfg, target) <= allowed
+
+
+def fallback_chain(cfg: FactoryConfig, model: ServedModel) -> list[str]:
+    """Ordered fallbacks of `model`: same-or-larger catalog models, then the external API."""
+    assert cfg.serving is not None
+    others = [
+        m
+        for m in cfg.serving.models
+        if m.name != model.name
+        and m.task == model.task
+        and SIZE_ORDER[m.size] >= SIZE_ORDER[model.size]
+        and hop_allowed(cfg, model, m)
+    ]
+    others.sort(key=lambda m: (SIZE_ORDER[m.size], m.name))
+    chain = [m.name for m in others]
+    if model.task == "chat" and hop_allowed(cfg, model, None):
+        chain.append(EXTERNAL_MODEL_NAME)
+    return chain
+
+
+ALIAS_PREFIX = {"chat": "auto-", "embedding": "auto-embed-"}
+
+
+def class_aliases(cfg: FactoryConfig) -> dict[str, str]:
+    """`auto-<data class>` (chat) and `auto-embed-<data class>` → the smallest catalog model of that
+    task serving that class: the first tier, whose fallbacks then climb the others."""
+    assert cfg.serving is not None
+    out: dict[str, str] = {}
+    for task, prefix in ALIAS_PREFIX.items():
+        for dc in sorted(cfg.residency.data_classes):
+            serving = [m for m in cfg.serving.models if dc in m.data_classes and m.task == task]
+            if serving:
+                serving.sort(key=lambda m: (SIZE_ORDER[m.size], m.name))
+                out[f"{prefix}{dc}"] = serving[0].name
+    return out
+
+
+def router_config(cfg: FactoryConfig) -> dict[str, Any]:
+    """The LiteLLM proxy config.yaml as a dict. Secrets are `os.environ/…` references only."""
+    assert cfg.serving is not None
+    router = cfg.serving.router
+    model_list: list[dict[str, Any]] = []
+    for m in cfg.serving.models:
+        params: dict[str, Any] = {
+            "model": f"hosted_vllm/{m.name}",
+            "api_base": service_url(m),
+            "timeout": 600,
+        }
+        if m.rpm_limit is not None:
+            params["rpm"] = m.rpm_limit
+        model_list.append(
+            {
+                "model_name": m.name,
+                "litellm_params": params,
+                "model_info": {
+                    "id": m.name,
+                    "mode": m.task,
+                    "serving_tier": m.tier.value,
+                    "size": m.size.value,
+                    "data_classes": m.data_classes,
+                },
+            }
+        )
+    if router.external_api_model is not None:
+        model_list.append(
+            {
+                "model_name": EXTERNAL_MODEL_NAME,
+                "litellm_params": {"model": router.external_api_model, "api_key": f"os.environ/{ENV_EXTERNAL_KEY}"},
+                "model_info": {"id": EXTERNAL_MODEL_NAME, "serving_tier": "external"},
+            }
+        )
+    fallbacks = [{m.name: chain} for m in cfg.serving.models if (chain := fallback_chain(cfg, m))]
+    litellm_settings: dict[str, Any] = {
+        "drop_params": True,
+        "num_retries": 1,
+        "request_timeout": 600,
+        "callbacks": ["prometheus"],
+    }
+    if router.cache:
+        litellm_settings["cache"] = True
+        litellm_settings["cache_params"] = {
+            "type": "redis",
+            "host": f"{CACHE_NAME}.{c.NAMESPACE_SERVING}.svc.cluster.local",
+            "port": c.PORT_REDIS,
+            "ttl": router.cache_ttl_seconds,
+        }
+    if router.max_budget_usd is not None:
+        litellm_settings["max_budget"] = router.max_budget_usd
+        litellm_settings["budget_duration"] = router.budget_duration
+    router_settings: dict[str, Any] = {
+        "routing_strategy": "simple-shuffle",
+        "num_retries": 1,
+        "allowed_fails": 3,
+        "cooldown_time": 30,
+        "fallbacks": fallbacks,
+        "model_group_alias": class_aliases(cfg),
+    }
+    if router.cache:
+        # Shared rpm/tpm counters across router replicas.
+        router_settings["redis_host"] = f"{CACHE_NAME}.{c.NAMESPACE_SERVING}.svc.cluster.local"
+        router_settings["redis_port"] = c.PORT_REDIS
+    return {
+        "model_list": model_list,
+        "litellm_settings": litellm_settings,
+        "router_settings": router_settings,
+        "general_settings": {"master_key": f"os.environ/{ENV_MASTER_KEY}"},
+    }
+
+
+class Router(pulumi.ComponentResource):
+    """LiteLLM proxy (+ Redis cache), its generated config and its credentials Secret."""
+
+    def __init__(
+        self,
+        name: str,
+        ctx: PlatformContext,
+        secrets: dict[str, pulumi.Output[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(c.type_token("k8s", "Router"), name, {}, opts)
+        cfg = ctx.config
+        assert cfg.serving is not None
+        ns = c.NAMESPACE_SERVING
+        labels = ctx.labels(ROUTER_NAME, "router")
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=ctx.meta(ROUTER_NAME, ns, labels),
+            data={CONFIG_KEY: yaml.safe_dump(router_config(cfg), sort_keys=False)},
+            opts=ctx.opts(self),
+        )
+        string_data: dict[str, pulumi.Input[str]] = {ENV_MASTER_KEY: pulumi.Output.secret(secrets["routerMasterKey"])}
+        if cfg.serving.router.external_api_model is not None:
+            string_data[ENV_EXTERNAL_KEY] = pulumi.Output.secret(secrets["externalApiKey"])
+        secret = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=ctx.meta(SECRET_NAME, ns, labels),
+            type="Opaque",
+            string_data=string_data,
+            opts=ctx.opts(self),
+        )
+        env_from_secret = [
+            {"name": key, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}}
+            for key in sorted(string_data)
+        ]
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=ctx.meta(ROUTER_NAME, ns, labels),
+            spec={
+                "replicas": cfg.serving.router.replicas,
+                "selector": {"matchLabels": ROUTER_POD},
+                "template": {
+                    "metadata": {"labels": {**labels, **ROUTER_POD}},
+                    "spec": {
+                        "priorityClassName": c.PRIORITY_CRITICAL,
+                        "securityContext": restricted_pod_security(images.LITELLM_UID),
+                        **system_placement(cfg).pod_fields(),
+                        "containers": [
+                            {
+                                "name": "litellm",
+                                "image": ctx.image(images.LITELLM),
+                                "args": ["--config", f"/etc/litellm/{CONFIG_KEY}", "--port", str(c.PORT_ROUTER)],
+                                "env": env_from_secret,
+                                "ports": [{"name": "http", "containerPort": c.PORT_ROUTER}],
+                                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}},
+                                "securityContext": restricted_container_security(),
+                                "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": c.PORT_ROUTER}},
+                                "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": c.PORT_ROUTER}},
+                                "volumeMounts": [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [{"name": "config", "configMap": {"name": ROUTER_NAME}}],
+                        "topologySpreadConstraints": [
+                            {
+                                "maxSkew": 1,
+                                "topologyKey": "kubernetes.io/hostname",
+                                "whenUnsatisfiable": "ScheduleAnyway",
+                                "labelSelector": {"matchLabels": ROUTER_POD},
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=ctx.opts(self, depends_on=[config_map, secret]),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=ctx.meta(ROUTER_NAME, ns, labels, annotations=_lb_annotations(cfg)),
+            spec=_service_spec(cfg),
+            opts=ctx.opts(self),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=ctx.meta(ROUTER_NAME, ns, labels),
+            spec={"minAvailable": 1, "selector": {"matchLabels": ROUTER_POD}},
+            opts=ctx.opts(self),
+        )
+        if cfg.serving.router.cache:
+            self._cache(name, ctx)
+        self.register_outputs({})
+
+    def _cache(self, name: str, ctx: PlatformContext) -> None:
+        labels = ctx.labels(CACHE_NAME, "router")
+        k8s.apps.v1.Deployment(
+            f"{name}-cache",
+            metadata=ctx.meta(CACHE_NAME, c.NAMESPACE_SERVING, labels),
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": REDIS_POD},
+                "template": {
+                    "metadata": {"labels": {**labels, **REDIS_POD}},
+                    "spec": {
+                        "priorityClassName": c.PRIORITY_STANDARD,
+                        "securityContext": restricted_pod_security(images.REDIS_UID),
+                        **system_placement(ctx.config).pod_fields(),
+                        "containers": [
+                            {
+                                "name": "redis",
+                                "image": ctx.image(images.REDIS),
+                                # A cache: no persistence, bounded memory, least-recently-used eviction.
+                                "args": [
+                                    "--save",
+                                    "",
+                                    "--appendonly",
+                                    "no",
+                                    "--maxmemory",
+                                    "1536mb",
+                                    "--maxmemory-policy",
+                                    "allkeys-lru",
+                                ],
+                                "ports": [{"name": "redis", "containerPort": c.PORT_REDIS}],
+                                "resources": {
+                                    "requests": {"cpu": "250m", "memory": "2Gi"},
+                                    "limits": {"memory": "2Gi"},
+                                },
+                                "securityContext": restricted_container_security(),
+                                "readinessProbe": {"tcpSocket": {"port": c.PORT_REDIS}},
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=ctx.opts(self),
+        )
+        k8s.core.v1.Service(
+            f"{name}-cache-service",
+            metadata=ctx.meta(CACHE_NAME, c.NAMESPACE_SERVING, labels),
+            spec={"selector": REDIS_POD, "ports": [{"name": "redis", "port": c.PORT_REDIS, "targetPort": "redis"}]},
+            opts=ctx.opts(self),
+        )
+
+
+def _lb_annotations(cfg: FactoryConfig) -> dict[str, str]:
+    """Internal NLB with TLS from ACM (AWS Load Balancer Controller annotations) on EKS."""
+    assert cfg.serving is not None
+    arn = cfg.serving.router.tls_certificate_arn
+    if arn is None or not cfg.has_eks:
+        return {}
+    return {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": arn,
+        "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+    }
+
+
+def _service_spec(cfg: FactoryConfig) -> dict[str, Any]:
+    if _lb_annotations(cfg):
+        return {
+            "type": "LoadBalancer",
+            "selector": ROUTER_POD,
+            "ports": [{"name": "https", "port": 443, "targetPort": "http", "protocol": "TCP"}],
+        }
+    return {"selector": ROUTER_POD, "ports": [{"name": "http", "port": c.PORT_ROUTER, "targetPort": "http"}]}

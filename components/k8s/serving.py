@@ -1,0 +1,376 @@
+"""Serving: per catalog model one vLLM Deployment, Service, PodDisruptionBudget and KEDA ScaledObject.
+
+Exactly four resources per model (plus a constant set per namespace), so plan time grows
+linearly and slowly with the catalog. Specs are pure functions of config (`deployment_spec`,
+`scaled_object_spec`) so tests and policies read the same objects the component registers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import conventions as c
+from components.config.models import FactoryConfig, ServedModel, ServingTier
+from components.k8s import images
+from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
+from components.k8s.placement import model_placement
+from components.k8s.tenancy import model_namespace, priority_class
+
+SERVICE_ACCOUNT = "model-loader"
+"""Identity of the weight-fetch init container: read access to the models bucket only, through
+the EKS Pod Identity association of `cloud.eks.workloads.model-loader` (reference stacks)."""
+FETCH_CONFIGMAP = "aif-fetch-weights"
+MODELS_DIR = "/models"
+PROMETHEUS_URL = f"http://aif-prom-prometheus.{c.NAMESPACE_OBSERVABILITY}.svc:9090"
+"""kube-prometheus-stack's Prometheus (fullnameOverride aif-prom, see observability.py)."""
+CPU_PER_GPU = 4
+MEMORY_GIB_PER_GPU = 32
+STARTUP_MINUTES = 40
+"""Weights of a 70B model take tens of minutes to copy and load: the startup probe waits this long."""
+
+FETCH_SCRIPT = """\
+import hashlib, os, sys
+import boto3
+
+bucket, prefix, dest, want = (os.environ[k] for k in ("BUCKET", "PREFIX", "DEST", "DIGEST"))
+s3 = boto3.client("s3")
+lines = []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+    for obj in page.get("Contents", []):
+        rel = obj["Key"][len(prefix) + 1 :]
+        path = os.path.join(dest, rel)
+        if not os.path.exists(path) or os.path.getsize(path) != obj["Size"]:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            s3.download_file(bucket, obj["Key"], path)
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 24), b""):
+                h.update(chunk)
+        lines.append(f"{h.hexdigest()}  {rel}")
+# The artifact digest is the sha256 of its sorted `sha256sum` manifest: any changed file fails.
+got = "sha256:" + hashlib.sha256(("\\n".join(sorted(lines)) + "\\n").encode()).hexdigest()
+if got != want:
+    sys.exit(f"artifact {prefix}: digest {got} != pinned {want}")
+"""
+
+
+def deployment_name(model: ServedModel) -> str:
+    return f"vllm-{model.name}"
+
+
+def service_url(model: ServedModel) -> str:
+    """OpenAI-compatible base URL of a model inside the cluster (what the router calls)."""
+    return f"http://{deployment_name(model)}.{model_namespace(model)}.svc.cluster.local:{c.PORT_VLLM}/v1"
+
+
+def data_class_label(model: ServedModel) -> str:
+    return ".".join(sorted(model.data_classes))
+
+
+def pod_labels(model: ServedModel) -> dict[str, str]:
+    """Selector labels of a model's pods (what Services, PDBs and NetworkPolicies match)."""
+    return {c.LABEL_APP: "vllm", c.LABEL_MODEL: model.name}
+
+
+def _readiness_command(model: ServedModel) -> list[str]:
+    # Ready only when the server lists *this* model: /health is up before a model is served.
+    check = (
+        "import json,sys,urllib.request;"
+        f"d=json.load(urllib.request.urlopen('http://127.0.0.1:{c.PORT_VLLM}/v1/models',timeout=3));"
+        f"sys.exit(0 if any(m.get('id')=={json.dumps(model.name)} for m in d.get('data',[])) else 1)"
+    )
+    return ["python3", "-c", check]
+
+
+def vllm_args(model: ServedModel) -> list[str]:
+    args = [
+        f"{MODELS_DIR}/{model.artifact.path}",
+        "--served-model-name",
+        model.name,
+        "--port",
+        str(c.PORT_VLLM),
+        "--tensor-parallel-size",
+        str(model.gpus_per_replica),
+    ]
+    if model.max_model_len is not None:
+        args += ["--max-model-len", str(model.max_model_len)]
+    if model.task == "embedding":
+        args += ["--runner", "pooling"]
+    return args
+
+
+def pod_spec(
+    cfg: FactoryConfig, model: ServedModel, image: pulumi.Input[str], bucket: pulumi.Input[str]
+) -> dict[str, Any]:
+    gpus = model.gpus_per_replica
+    resources = {
+        "requests": {
+            "cpu": str(CPU_PER_GPU * gpus),
+            "memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi",
+            c.GPU_RESOURCE: str(gpus),
+        },
+        "limits": {"memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi", c.GPU_RESOURCE: str(gpus)},
+    }
+    cache_env = [
+        {"name": "HOME", "value": "/cache"},
+        {"name": "HF_HOME", "value": "/cache/hf"},
+        {"name": "VLLM_CACHE_ROOT", "value": "/cache/vllm"},
+        # Weights come only from the pinned artifact; the hub is never contacted.
+        {"name": "HF_HUB_OFFLINE", "value": "1"},
+    ]
+    dest = f"{MODELS_DIR}/{model.artifact.path}"
+    return {
+        "serviceAccountName": SERVICE_ACCOUNT,
+        "priorityClassName": priority_class(model),
+        "securityContext": restricted_pod_security(),
+        "terminationGracePeriodSeconds": 60,
+        **model_placement(cfg, model).pod_fields(),
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": pod_labels(model)},
+            }
+        ],
+        "initContainers": [
+            {
+                "name": "fetch-weights",
+                "image": image,
+                "command": ["python3", f"/scripts/{FETCH_CONFIGMAP}.py"],
+                "env": [
+                    {"name": "BUCKET", "value": bucket},
+                    {"name": "PREFIX", "value": model.artifact.path},
+                    {"name": "DEST", "value": dest},
+                    {"name": "DIGEST", "value": model.artifact.digest},
+                    {"name": "HOME", "value": "/cache"},
+                ],
+                "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "4Gi"}},
+                "securityContext": restricted_container_security(),
+                "volumeMounts": [
+                    {"name": "models", "mountPath": MODELS_DIR},
+                    {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
+                    {"name": "cache", "mountPath": "/cache"},
+                ],
+            }
+        ],
+        "containers": [
+            {
+                "name": "vllm",
+                "image": image,
+                "args": vllm_args(model),
+                "env": cache_env,
+                "ports": [{"name": "http", "containerPort": c.PORT_VLLM}],
+                "resources": resources,
+                "securityContext": restricted_container_security(),
+                "startupProbe": {
+                    "httpGet": {"path": "/health", "port": c.PORT_VLLM},
+                    "periodSeconds": 10,
+                    "failureThreshold": STARTUP_MINUTES * 6,
+                },
+                "readinessProbe": {
+                    "exec": {"command": _readiness_command(model)},
+                    "periodSeconds": 10,
+                    "timeoutSeconds": 5,
+                },
+                "livenessProbe": {
+                    "httpGet": {"path": "/health", "port": c.PORT_VLLM},
+                    "periodSeconds": 20,
+                    "failureThreshold": 3,
+                },
+                "volumeMounts": [
+                    {"name": "models", "mountPath": MODELS_DIR, "readOnly": True},
+                    {"name": "cache", "mountPath": "/cache"},
+                    {"name": "dshm", "mountPath": "/dev/shm"},
+                ],
+            }
+        ],
+        "volumes": [
+            # The node's local NVMe (EKS: RAID0 instance store; on-prem: the kubelet's NVMe cache
+            # volume) backs emptyDir, so weights are copied from the bucket once per pod onto fast disk.
+            {"name": "models", "emptyDir": {"sizeLimit": "400Gi"}},
+            {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
+            # Tensor parallelism exchanges tensors through shared memory (vLLM's docker docs).
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{8 * gpus}Gi"}},
+            {"name": "scripts", "configMap": {"name": FETCH_CONFIGMAP}},
+        ],
+    }
+
+
+def scale_to_zero(model: ServedModel) -> bool:
+    """Only non-critical tiers may reach zero replicas (config also enforces minReplicas ≥ 1 for critical)."""
+    return model.tier is not ServingTier.CRITICAL and model.min_replicas == 0
+
+
+def _selector(model: ServedModel) -> str:
+    return f'namespace="{model_namespace(model)}",model_name="{model.name}"'
+
+
+def scaled_object_spec(cfg: FactoryConfig, model: ServedModel) -> dict[str, Any]:
+    """KEDA ScaledObject: queue depth drives replicas; keepalive triggers guard scale-to-zero."""
+    assert cfg.serving is not None
+    auto = cfg.serving.autoscaling
+    threshold = model.queue_depth_threshold or auto.queue_depth_threshold
+    ns = model_namespace(model)
+    triggers: list[dict[str, Any]] = [
+        {
+            "type": "prometheus",
+            "name": "queue-depth",
+            "metadata": {
+                "serverAddress": PROMETHEUS_URL,
+                "query": f"sum({c.VLLM_QUEUE_METRIC}{{{_selector(model)}}}) or vector(0)",
+                "threshold": str(threshold),
+                "activationThreshold": "0",
+            },
+        }
+    ]
+    minimum = 0 if scale_to_zero(model) else max(1, model.min_replicas)
+    if minimum == 0:
+        # Keepalive (kserve #1247): while a replica is Pending for a GPU node or still loading
+        # weights it counts as unavailable, and this trigger holds the target at ≥ 1 replica, so
+        # KEDA never scales a model to zero under a pod that is about to serve. clamp_max keeps
+        # both keepalive triggers from ever asking for more than one replica.
+        triggers.append(
+            {
+                "type": "prometheus",
+                "name": "keepalive-starting",
+                "metadata": {
+                    "serverAddress": PROMETHEUS_URL,
+                    "query": (
+                        "clamp_max(sum(kube_deployment_status_replicas_unavailable"
+                        f'{{namespace="{ns}",deployment="{deployment_name(model)}"}}) or vector(0), 1)'
+                    ),
+                    "threshold": "1",
+                    "activationThreshold": "0",
+                },
+            }
+        )
+        # Requests arriving at the router for this model wake it from zero (production-stack's
+        # router-side keepalive); the first ones fall back while it starts.
+        triggers.append(
+            {
+                "type": "prometheus",
+                "name": "keepalive-traffic",
+                "metadata": {
+                    "serverAddress": PROMETHEUS_URL,
+                    "query": (
+                        "clamp_max(sum(rate(litellm_proxy_total_requests_metric_total"
+                        f'{{requested_model="{model.name}"}}[2m])) or vector(0), 1)'
+                    ),
+                    "threshold": "1",
+                    "activationThreshold": "0",
+                },
+            }
+        )
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name(model)},
+        "pollingInterval": auto.polling_interval_seconds,
+        "cooldownPeriod": auto.cooldown_period_seconds,
+        "initialCooldownPeriod": auto.initial_cooldown_seconds if minimum == 0 else 0,
+        "minReplicaCount": minimum,
+        "maxReplicaCount": model.max_replicas,
+        "fallback": {"failureThreshold": 3, "replicas": min(auto.fallback_replicas, model.max_replicas)},
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    # GPUs are slow to get and slow to fill: scale up at once, down slowly.
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": 300,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+                    }
+                }
+            }
+        },
+        "triggers": triggers,
+    }
+
+
+class Serving(pulumi.ComponentResource):
+    """The model catalog on vLLM with KEDA queue-depth autoscaling."""
+
+    def __init__(
+        self,
+        name: str,
+        ctx: PlatformContext,
+        models_bucket: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(c.type_token("k8s", "Serving"), name, {}, opts)
+        cfg = ctx.config
+        assert cfg.serving is not None
+        image = ctx.image(images.VLLM)
+        namespaces = sorted({model_namespace(m) for m in cfg.serving.models})
+        for ns in namespaces:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-{ns}-sa",
+                metadata=ctx.meta(SERVICE_ACCOUNT, ns, ctx.labels(SERVICE_ACCOUNT, "serving")),
+                automount_service_account_token=False,
+                opts=ctx.opts(self),
+            )
+            k8s.core.v1.ConfigMap(
+                f"{name}-{ns}-fetch",
+                metadata=ctx.meta(FETCH_CONFIGMAP, ns, ctx.labels(FETCH_CONFIGMAP, "serving")),
+                data={f"{FETCH_CONFIGMAP}.py": FETCH_SCRIPT},
+                opts=ctx.opts(self),
+            )
+        for model in cfg.serving.models:
+            self._model(name, ctx, model, image, models_bucket)
+        self.register_outputs({})
+
+    def _model(
+        self, name: str, ctx: PlatformContext, model: ServedModel, image: pulumi.Input[str], bucket: pulumi.Input[str]
+    ) -> None:
+        ns = model_namespace(model)
+        dc = data_class_label(model)
+        labels = ctx.labels(
+            "vllm",
+            "serving",
+            data_class=dc,
+            **{c.LABEL_MODEL: model.name, c.LABEL_SERVING_TIER: model.tier.value, c.LABEL_DATA_CLASSES: dc},
+        )
+        dep_name = deployment_name(model)
+        selector = pod_labels(model)
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-{model.name}",
+            metadata=ctx.meta(dep_name, ns, labels),
+            spec={
+                # KEDA owns the replica count after creation; start at the floor (≥ 1 so a new
+                # model is proven loadable before it may idle to zero).
+                "replicas": max(1, model.min_replicas),
+                "selector": {"matchLabels": selector},
+                # No surge: a surge pod would need a free GPU that the quota and the pools may not have.
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
+                "template": {
+                    "metadata": {"labels": {**labels, **selector}},
+                    "spec": pod_spec(ctx.config, model, image, bucket),
+                },
+            },
+            opts=ctx.opts(self, ignore_changes=["spec.replicas"]),
+        )
+        k8s.core.v1.Service(
+            f"{name}-{model.name}-svc",
+            metadata=ctx.meta(dep_name, ns, labels),
+            spec={
+                "selector": selector,
+                "ports": [{"name": "http", "port": c.PORT_VLLM, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=ctx.opts(self),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-{model.name}-pdb",
+            metadata=ctx.meta(dep_name, ns, labels),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=ctx.opts(self),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-{model.name}-scaler",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=ctx.meta(dep_name, ns, labels),
+            spec=scaled_object_spec(ctx.config, model),
+            opts=ctx.opts(self, depends_on=[deployment]),
+        )

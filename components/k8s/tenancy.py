@@ -1,0 +1,275 @@
+"""Tenancy: namespaces with Pod Security labels, GPU quotas, limit ranges, priority classes and
+default-deny network policies with the flows the platform needs.
+
+Pure functions compute the specs (`namespace_plan`, `gpu_quota`, `network_policies`); the
+component only registers them, so tests and policies read the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import conventions as c
+from components.config.models import FactoryConfig, ServedModel, ServingTier
+from components.k8s.context import PlatformContext
+
+
+@dataclass(frozen=True)
+class NamespacePlan:
+    name: str
+    pod_security: str
+    """Pod Security admission level enforced: restricted, or privileged for node agents."""
+    gpu_quota: int | None
+    """requests.nvidia.com/gpu; None: the namespace runs no GPU pods (quota 0 is set for safety)."""
+    data_class: str = "none"
+    cpu_quota: str | None = None
+    memory_quota: str | None = None
+
+
+PRIORITIES: tuple[tuple[str, int, str], ...] = (
+    (c.PRIORITY_CRITICAL, 100000, "Critical model serving: never preempted by standard or batch work."),
+    (c.PRIORITY_STANDARD, 10000, "Standard serving and platform services."),
+    (c.PRIORITY_BATCH, 1000, "Batch and scale-to-zero work: preempted first when GPUs are short."),
+)
+"""PriorityClass name → value → description. Below system-cluster-critical (2e9)."""
+
+
+def model_namespace(model: ServedModel) -> str:
+    """Every model is served from the serving namespace, whatever its tier: one model-loader
+    identity reads the models bucket there (cloud.eks.workloads), and tiers differ by priority
+    class and scale-to-zero instead. The batch namespace is for batch jobs (team quotas)."""
+    del model
+    return c.NAMESPACE_SERVING
+
+
+def priority_class(model: ServedModel) -> str:
+    return {
+        ServingTier.CRITICAL: c.PRIORITY_CRITICAL,
+        ServingTier.STANDARD: c.PRIORITY_STANDARD,
+        ServingTier.BATCH: c.PRIORITY_BATCH,
+    }[model.tier]
+
+
+def gpu_quota(cfg: FactoryConfig, namespace: str) -> int:
+    """GPUs a namespace may request: its models at max replicas (+ batch headroom from config)."""
+    models = cfg.serving.models if cfg.serving else []
+    total = sum(m.max_replicas * m.gpus_per_replica for m in models if model_namespace(m) == namespace)
+    if namespace == c.NAMESPACE_BATCH:
+        total += cfg.kubernetes.batch_gpu_quota
+    return total
+
+
+def namespace_plan(cfg: FactoryConfig) -> list[NamespacePlan]:
+    plans = [
+        NamespacePlan(c.NAMESPACE_SERVING, "restricted", gpu_quota(cfg, c.NAMESPACE_SERVING)),
+        NamespacePlan(c.NAMESPACE_BATCH, "restricted", gpu_quota(cfg, c.NAMESPACE_BATCH)),
+        # kube-prometheus-stack's node-exporter DaemonSet needs the host's network and PID namespaces.
+        NamespacePlan(c.NAMESPACE_OBSERVABILITY, "privileged", None),
+        # The operator's driver/toolkit/device-plugin/DCGM DaemonSets need host access.
+        NamespacePlan(c.NAMESPACE_GPU_OPERATOR, "privileged", None),
+        NamespacePlan(c.NAMESPACE_KEDA, "restricted", None),
+        NamespacePlan(c.NAMESPACE_OPENCOST, "restricted", None),
+    ]
+    if cfg.vector_store is not None:
+        plans.append(NamespacePlan(c.NAMESPACE_VECTOR, "restricted", None, data_class=cfg.vector_store.data_class))
+    for team, spec in cfg.kubernetes.teams.items():
+        plans.append(
+            NamespacePlan(
+                f"{c.NAMESPACE_TEAM_PREFIX}{team}",
+                "restricted",
+                spec.gpu_quota,
+                cpu_quota=spec.cpu_quota,
+                memory_quota=spec.memory_quota,
+            )
+        )
+    return plans
+
+
+def _peer(namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if labels:
+        peer["podSelector"] = {"matchLabels": labels}
+    return peer
+
+
+def _ports(*ports: int, protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"protocol": protocol, "port": p} for p in ports]
+
+
+ROUTER_POD = {c.LABEL_APP: "router"}
+VLLM_POD = {c.LABEL_APP: "vllm"}
+REDIS_POD = {c.LABEL_APP: "router-cache"}
+QDRANT_POD = {c.LABEL_APP: "qdrant"}
+DNS_EGRESS = {
+    "to": [_peer("kube-system", {"k8s-app": "kube-dns"})],
+    "ports": _ports(c.PORT_DNS, protocol="UDP") + _ports(c.PORT_DNS),
+}
+HTTPS_EGRESS = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(443)}
+"""Object storage (weights), the external API and AWS APIs; nothing else leaves the namespace."""
+POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": _ports(80)}
+"""The EKS Pod Identity agent on the node: where the weight fetcher gets its bucket credentials."""
+
+
+def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, spec) of every NetworkPolicy of `namespace`: a default deny, then the allowed flows."""
+    scrape = {"from": [_peer(c.NAMESPACE_OBSERVABILITY)]}
+    policies: list[tuple[str, dict[str, Any]]] = [
+        ("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        ("allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [DNS_EGRESS]}),
+    ]
+    if namespace in (c.NAMESPACE_SERVING, c.NAMESPACE_BATCH):
+        # vLLM: requests only from the router, metrics only from Prometheus, weights over HTTPS.
+        policies.append(
+            (
+                "vllm",
+                {
+                    "podSelector": {"matchLabels": VLLM_POD},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_VLLM)},
+                        {**scrape, "ports": _ports(c.PORT_VLLM)},
+                    ],
+                    "egress": [HTTPS_EGRESS, POD_IDENTITY_EGRESS] if cfg.has_eks else [HTTPS_EGRESS],
+                },
+            )
+        )
+    if namespace == c.NAMESPACE_SERVING:
+        router_egress: list[dict[str, Any]] = [
+            {
+                "to": [_peer(c.NAMESPACE_SERVING, VLLM_POD), _peer(c.NAMESPACE_BATCH, VLLM_POD)],
+                "ports": _ports(c.PORT_VLLM),
+            },
+            {"to": [_peer(c.NAMESPACE_SERVING, REDIS_POD)], "ports": _ports(c.PORT_REDIS)},
+        ]
+        if cfg.serving is not None and cfg.serving.router.external_api_model is not None:
+            router_egress.append(HTTPS_EGRESS)
+        policies += [
+            (
+                "router",
+                {
+                    # Clients reach the router from any namespace (and the internal load balancer).
+                    "podSelector": {"matchLabels": ROUTER_POD},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"ports": _ports(c.PORT_ROUTER)}],
+                    "egress": router_egress,
+                },
+            ),
+            (
+                "router-cache",
+                {
+                    "podSelector": {"matchLabels": REDIS_POD},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_REDIS)}],
+                },
+            ),
+        ]
+    if namespace == c.NAMESPACE_VECTOR:
+        policies.append(
+            (
+                "qdrant",
+                {
+                    "podSelector": {"matchLabels": QDRANT_POD},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {
+                            "from": [_peer(c.NAMESPACE_SERVING), _peer(c.NAMESPACE_BATCH)],
+                            "ports": _ports(c.PORT_QDRANT_HTTP, c.PORT_QDRANT_GRPC),
+                        },
+                        {"from": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": _ports(c.PORT_QDRANT_P2P)},
+                        {**scrape, "ports": _ports(c.PORT_QDRANT_HTTP)},
+                    ],
+                    "egress": [
+                        {"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": _ports(c.PORT_QDRANT_P2P)}
+                    ],
+                },
+            )
+        )
+    return policies
+
+
+GUARDED_NAMESPACES = (c.NAMESPACE_SERVING, c.NAMESPACE_BATCH, c.NAMESPACE_VECTOR)
+"""Namespaces that hold data or prompts get default-deny policies; the third-party add-on
+namespaces (operators, monitoring) are left to their charts' own policies."""
+
+
+class Tenancy(pulumi.ComponentResource):
+    """Namespaces, quotas, limit ranges, priority classes and network policies."""
+
+    namespaces: dict[str, k8s.core.v1.Namespace]
+
+    def __init__(self, name: str, ctx: PlatformContext, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(c.type_token("k8s", "Tenancy"), name, {}, opts)
+        cfg = ctx.config
+        self.namespaces = {}
+        for plan in namespace_plan(cfg):
+            labels = {
+                **ctx.labels(plan.name, "tenancy", data_class=plan.data_class),
+                c.PSA_ENFORCE: plan.pod_security,
+                c.PSA_ENFORCE_VERSION: f"v{ctx.kubernetes_version}",
+                c.PSA_WARN: "restricted",
+                c.PSA_AUDIT: "restricted",
+            }
+            ns = k8s.core.v1.Namespace(
+                f"{name}-{plan.name}", metadata={"name": plan.name, "labels": labels}, opts=ctx.opts(self)
+            )
+            self.namespaces[plan.name] = ns
+            self._quota(name, ctx, plan, ns)
+        for pc_name, value, description in PRIORITIES:
+            k8s.scheduling.v1.PriorityClass(
+                f"{name}-{pc_name}",
+                metadata={"name": pc_name, "labels": ctx.labels(pc_name, "tenancy")},
+                value=value,
+                global_default=False,
+                preemption_policy="PreemptLowerPriority",
+                description=description,
+                opts=ctx.opts(self),
+            )
+        for ns_name in GUARDED_NAMESPACES:
+            if ns_name not in self.namespaces:
+                continue
+            for pol_name, spec in network_policies(cfg, ns_name):
+                k8s.networking.v1.NetworkPolicy(
+                    f"{name}-{ns_name}-{pol_name}",
+                    metadata=ctx.meta(pol_name, ns_name, ctx.labels(pol_name, "tenancy")),
+                    spec=spec,
+                    opts=ctx.opts(self, depends_on=[self.namespaces[ns_name]]),
+                )
+        self.register_outputs({})
+
+    def _quota(self, name: str, ctx: PlatformContext, plan: NamespacePlan, ns: k8s.core.v1.Namespace) -> None:
+        if plan.pod_security == "privileged":
+            return  # node agents: sized by the operator, not by tenants
+        hard: dict[str, str] = {f"requests.{c.GPU_RESOURCE}": str(plan.gpu_quota or 0)}
+        if plan.cpu_quota:
+            hard["requests.cpu"] = plan.cpu_quota
+        if plan.memory_quota:
+            hard["requests.memory"] = plan.memory_quota
+        opts = ctx.opts(self, depends_on=[ns])
+        k8s.core.v1.ResourceQuota(
+            f"{name}-{plan.name}-quota",
+            metadata=ctx.meta("gpu-quota", plan.name, ctx.labels("gpu-quota", "tenancy")),
+            spec={"hard": hard},
+            opts=opts,
+        )
+        # Defaults for containers that forget requests, so quota accounting and scheduling stay honest.
+        k8s.core.v1.LimitRange(
+            f"{name}-{plan.name}-limits",
+            metadata=ctx.meta("defaults", plan.name, ctx.labels("defaults", "tenancy")),
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                        # No default CPU *limit*: it would cap (or, below the request, reject) pods
+                        # such as vLLM that request CPUs and deliberately set no CPU limit.
+                        "default": {"memory": "512Mi"},
+                        "max": {c.GPU_RESOURCE: "8"},
+                    }
+                ]
+            },
+            opts=opts,
+        )
