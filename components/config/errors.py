@@ -131,9 +131,7 @@ def _describe(err: Any, root: type[BaseModel] | None = None) -> tuple[str, str]:
     return err["msg"], "see docs/stack.schema.json"
 
 
-def problems_from_validation(
-    exc: ValidationError, prefix: str, root: type[BaseModel] | None = None
-) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, prefix: str, root: type[BaseModel] | None = None) -> list[Problem]:
     """Turn pydantic's errors into Problems whose paths start with `prefix` (e.g. `ai-factory:`)."""
     problems = []
     for err in exc.errors():

@@ -40,7 +40,7 @@ def _facts(result: PlaybookResult) -> dict[str, Any]:
 class GpuServerProvider(dynamic.ResourceProvider):
     """CRUD of a GpuServer through ansible-playbook. Stateless: everything comes from props."""
 
-    def _run(self, playbook: str, props: dict[str, Any]) -> PlaybookResult:
+    def _run(self, playbook: str, props: dict[str, Any], extra_vars: dict[str, Any] | None = None) -> PlaybookResult:
         secret_vars = json.loads(props["secretVars"]) if props.get("secretVars") else None
         return run_playbook(
             playbook,
@@ -49,6 +49,7 @@ class GpuServerProvider(dynamic.ResourceProvider):
             host=props["host"],
             ssh_private_key=props.get("sshPrivateKey"),
             secret_vars=secret_vars,
+            extra_vars=extra_vars,
         )
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +76,9 @@ class GpuServerProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(outs=self._apply(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        result = self._run("decommission.yml", props)
+        # Removing the resource from the stack is the operator's explicit decision: confirm it
+        # to the playbook, which refuses to decommission a host without it.
+        result = self._run("decommission.yml", props, {"aif_decommission_confirm": props["host"]})
         if not result.ok:
             # The engine keeps the resource in state: a server that did not leave the cluster
             # cleanly must not silently disappear from the stack.
