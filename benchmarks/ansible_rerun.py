@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ansible"))
 
-import hosts  # noqa: E402
+import hosts
 
 SKIP = ("--skip-tags", "gpu_hardware,host_kernel")
 
