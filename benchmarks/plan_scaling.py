@@ -7,7 +7,8 @@ measurement runs in a fresh process (the mock runtime is process-wide state):
 - plan: `factory plan STACK --format json` end to end (import, config, program under mocks,
   rules, cost, JSON);
 - bare: the same resources (types, names, inputs recorded by the plan) registered as generic
-  `pulumi.CustomResource`s under a trivial mock — the SDK's own floor for that many resources.
+  `pulumi.CustomResource`s under a trivial mock, after importing the SDK modules of those
+  types — the floor any program registering them pays (import + registration).
 Overhead = plan / bare − 1.
 """
 
@@ -28,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 BARE = r"""
-import asyncio, json, sys
+import asyncio, importlib, json, sys
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -38,6 +39,25 @@ class M(pulumi.runtime.Mocks):
     def call(self, a): return {}, []
 
 records = json.load(open(sys.argv[1]))["resources"]
+
+# Any program that registers these types imports their SDK modules: the floor includes that.
+def sdk_module(token):
+    pkg, mod, _ = token.split(":")
+    if pkg == "aws":
+        return "pulumi_aws." + mod.split("/")[0] if mod != "index" else "pulumi_aws"
+    if pkg == "kubernetes":
+        group, _, version = mod.rpartition("/")
+        group = {"core": "core", "helm.sh": "helm"}.get(group, group.split(".")[0])
+        return f"pulumi_kubernetes.{group}.{version}"
+    if pkg.startswith("pulumi-python"):
+        return "pulumi.dynamic"
+    return None
+
+for name in sorted({sdk_module(r["type"]) for r in records} - {None}):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
 loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
 pulumi.runtime.set_mocks(M(), project="ai-factory", stack="bench", preview=False)
 
