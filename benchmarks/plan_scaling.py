@@ -9,7 +9,9 @@ measurement runs in a fresh process (the mock runtime is process-wide state):
 - bare: the same resources (types, names, inputs recorded by the plan) registered as generic
   `pulumi.CustomResource`s under a trivial mock, after importing the SDK modules of those
   types — the floor any program registering them pays (import + registration).
-Overhead = plan / bare − 1.
+- program: the same program (components.program.main) under Pulumi's plain MockMonitor —
+  what the plan adds on top of running the program (recording, rules, cost, report).
+Overheads = plan / program − 1 and plan / bare − 1.
 """
 
 from __future__ import annotations
@@ -68,6 +70,31 @@ def program():
         pulumi.CustomResource(r["type"], r["name"], dict(r["inputs"]))
 
 _sync_await(run_pulumi_func(program))
+asyncio.set_event_loop(None); loop.close()
+"""
+
+
+PROGRAM = r"""
+import asyncio, sys, warnings
+from pathlib import Path
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from components import program
+from components.config.loader import load_stack
+from components.tooling.mock_runtime import PLACEHOLDER_ACCOUNT, PlanMocks
+from components.tooling.plan import offline_config
+
+stack, directory = sys.argv[1], Path(sys.argv[2])
+sf, cfg = load_stack(stack, directory)
+config, secret_keys = offline_config(sf)
+loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
+# Pulumi's own MockMonitor: no recording, no rules, no cost, no report.
+mocks = PlanMocks(account_id=PLACEHOLDER_ACCOUNT, region=cfg.cloud.region if cfg.cloud else None)
+pulumi.runtime.set_mocks(mocks, project="ai-factory", stack=stack, preview=False)
+pulumi.runtime.set_all_config(config, secret_keys)
+_sync_await(run_pulumi_func(program.main))
 asyncio.set_event_loop(None); loop.close()
 """
 
@@ -132,6 +159,8 @@ def main() -> None:
         tmpdir = Path(tmp)
         bare_py = tmpdir / "bare.py"
         bare_py.write_text(BARE)
+        program_py = tmpdir / "program.py"
+        program_py.write_text(PROGRAM)
         cases = [("prod-eu", None)] + [(f"scaled-{s}s-{m}m", (s, m)) for s in (10, 100, 500) for m in (5, 50)]
         for name, scale in cases:
             stacks_dir = REPO / "stacks"
@@ -144,12 +173,21 @@ def main() -> None:
             plan_json.write_text(plan_runs[-1][2])
             n = len(json.loads(plan_runs[-1][2])["resources"])
             bare_runs = [run_child([sys.executable, str(bare_py), str(plan_json)], env) for _ in range(args.repeat)]
+            prog_cmd = [sys.executable, str(program_py), name, str(stacks_dir)]
+            prog_runs = [run_child(prog_cmd, env) for _ in range(args.repeat)]
             pw = statistics.median(r[0] for r in plan_runs)
             bw = statistics.median(r[0] for r in bare_runs)
-            rows.append((name, n, pw, max(r[1] for r in plan_runs), bw, max(r[1] for r in bare_runs)))
-    print(f"{'stack':<20} {'resources':>9} {'plan s':>8} {'plan MiB':>9} {'bare s':>8} {'bare MiB':>9} {'overhead':>9}")
-    for name, n, pw, pm, bw, bm in rows:
-        print(f"{name:<20} {n:>9} {pw:>8.2f} {pm:>9.0f} {bw:>8.2f} {bm:>9.0f} {pw / bw - 1:>8.0%}")
+            gw = statistics.median(r[0] for r in prog_runs)
+            rows.append((name, n, pw, max(r[1] for r in plan_runs), bw, max(r[1] for r in bare_runs), gw))
+    print(
+        f"{'stack':<20} {'resources':>9} {'plan s':>7} {'plan MiB':>8} {'program s':>9} {'bare s':>7} "
+        f"{'bare MiB':>8} {'vs program':>10} {'vs bare':>8}"
+    )
+    for name, n, pw, pm, bw, bm, gw in rows:
+        print(
+            f"{name:<20} {n:>9} {pw:>7.2f} {pm:>8.0f} {gw:>9.2f} {bw:>7.2f} {bm:>8.0f} "
+            f"{pw / gw - 1:>10.0%} {pw / bw - 1:>8.0%}"
+        )
 
 
 if __name__ == "__main__":
