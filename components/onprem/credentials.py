@@ -14,18 +14,22 @@ _SSM = {"activationId": "k8s_node_ssm_activation_id", "activationCode": "k8s_nod
 _KUBEADM = {"token": "k8s_node_kubeadm_token", "caCertHash": "k8s_node_kubeadm_ca_cert_hash"}
 
 
+_ROLE_VARS = {"kubeadmJoin": _KUBEADM, "hybridSsmActivation": _SSM}
+
+
+def role_vars(key: str, raw: str) -> str:
+    """The k8s_node extra-vars JSON for the raw value of secret `key` (a ConfigError naming the key
+    when malformed). Internal. Exported for testing."""
+    fields = parse_json_secret(SECRETS_BY_KEY[key], raw)
+    return json.dumps({var: fields[field] for field, var in _ROLE_VARS[key].items()})
+
+
 def join_secret_vars(cfg: FactoryConfig, secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output[str] | None:
     """Secret extra-vars JSON for k8s_node, or None when the join needs no secret (IAM Roles Anywhere)."""
     if cfg.join_method is ClusterJoin.KUBEADM:
-        key, mapping = "kubeadmJoin", _KUBEADM
+        key = "kubeadmJoin"
     elif "hybridSsmActivation" in secrets:
-        key, mapping = "hybridSsmActivation", _SSM
+        key = "hybridSsmActivation"
     else:
         return None
-    spec = SECRETS_BY_KEY[key]
-
-    def to_vars(raw: str) -> str:
-        fields = parse_json_secret(spec, raw)
-        return json.dumps({var: fields[field] for field, var in mapping.items()})
-
-    return pulumi.Output.secret(secrets[key].apply(to_vars))
+    return pulumi.Output.secret(secrets[key].apply(lambda raw: role_vars(key, raw)))

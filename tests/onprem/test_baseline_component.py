@@ -12,6 +12,7 @@ from components.config import ConfigError, load_stack
 from components.config.secrets import SECRETS_BY_KEY, parse_json_secret
 from components.inventory import inventory
 from components.onprem.ansible_run import content_hash, host_inventory, host_vars, vars_hash
+from components.onprem.credentials import role_vars
 from components.onprem.gpu_server import GpuServerProvider
 from components.tooling.plan import make_plan
 
@@ -106,6 +107,27 @@ def test_lab_servers_join_with_kubeadm_credentials() -> None:
     assert len(servers) == 2
     inv = json.loads(servers[0]["inputs"]["inventory"])
     assert inv["all"]["vars"]["k8s_node_join_method"] == "kubeadm"
+    assert all(r["inputs"]["secretVars"] == "[secret]" for r in servers)
+
+
+def test_join_secrets_become_the_k8s_node_role_variables() -> None:
+    """The names the k8s_node role reads (ansible/roles/k8s_node/meta/argument_specs.yml)."""
+    assert json.loads(role_vars("hybridSsmActivation", '{"activationId": "id-1", "activationCode": "code-1"}')) == {
+        "k8s_node_ssm_activation_id": "id-1",
+        "k8s_node_ssm_activation_code": "code-1",
+    }
+    assert json.loads(role_vars("kubeadmJoin", '{"token": "abc.def", "caCertHash": "sha256:00"}')) == {
+        "k8s_node_kubeadm_token": "abc.def",
+        "k8s_node_kubeadm_ca_cert_hash": "sha256:00",
+    }
+    specs = (REPO / "ansible/roles/k8s_node/meta/argument_specs.yml").read_text()
+    for var in (
+        "k8s_node_ssm_activation_id",
+        "k8s_node_ssm_activation_code",
+        "k8s_node_kubeadm_token",
+        "k8s_node_kubeadm_ca_cert_hash",
+    ):
+        assert var in specs
 
 
 def test_cloud_only_stack_has_no_baseline() -> None:
