@@ -7,11 +7,14 @@ measurement runs in a fresh process (the mock runtime is process-wide state):
 - plan: `factory plan STACK --format json` end to end (import, config, program under mocks,
   rules, cost, JSON);
 - bare: the same resources (types, names, inputs recorded by the plan) registered as generic
-  `pulumi.CustomResource`s under a trivial mock, after importing the SDK modules of those
-  types — the floor any program registering them pays (import + registration).
+  `pulumi.CustomResource`s under a trivial mock, after loading the SDK classes of those types
+  — the floor any program registering them pays (import + registration). (Until 2026-11-23 this
+  imported only the module names, which the provider packages load lazily, so the floor missed
+  the SDKs' class definitions: ~1 s of every run.)
 - program: the same program (components.program.main) under Pulumi's plain MockMonitor —
   what the plan adds on top of running the program (recording, rules, cost, report).
-Overheads = plan / program − 1 and plan / bare − 1.
+Overheads = plan / program − 1 and plan / bare − 1. All three run with the cyclic GC off, as
+the `factory` CLI does.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 BARE = r"""
+import gc; gc.disable()  # the same GC policy as the `factory` CLI (components/tooling/cli.py main)
 import asyncio, importlib, json, sys
 import pulumi
 from pulumi.runtime.stack import run_pulumi_func
@@ -42,24 +46,30 @@ class M(pulumi.runtime.Mocks):
 
 records = json.load(open(sys.argv[1]))["resources"]
 
-# Any program that registers these types imports their SDK modules: the floor includes that.
-def sdk_module(token):
-    pkg, mod, _ = token.split(":")
+# Any program that registers these types loads their SDK classes: the floor includes that. The
+# provider packages load submodules lazily, so the class itself is fetched (importing the module
+# name alone defines nothing).
+def sdk_class(token):
+    pkg, mod, cls = token.split(":")
     if pkg == "aws":
-        return "pulumi_aws." + mod.split("/")[0] if mod != "index" else "pulumi_aws"
+        module = ("pulumi_aws." + mod.split("/")[0]) if mod != "index" else "pulumi_aws"
+        return getattr(importlib.import_module(module.replace(".lambda", ".lambda_")), cls)
     if pkg == "kubernetes":
         group, _, version = mod.rpartition("/")
-        group = {"core": "core", "helm.sh": "helm"}.get(group, group.split(".")[0])
-        return f"pulumi_kubernetes.{group}.{version}"
+        group = {"helm.sh": "helm"}.get(group, group.split(".")[0])
+        try:
+            return getattr(importlib.import_module(f"pulumi_kubernetes.{group}.{version}"), cls)
+        except (ImportError, AttributeError):  # a custom resource (KEDA, Prometheus operator)
+            return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource
+    if pkg == "pulumi" and mod == "providers":
+        return importlib.import_module("pulumi_" + cls).Provider
     if pkg.startswith("pulumi-python"):
-        return "pulumi.dynamic"
-    return None
+        return importlib.import_module("pulumi.dynamic").Resource
+    raise SystemExit(f"bare: no SDK class for {token}")
 
-for name in sorted({sdk_module(r["type"]) for r in records} - {None}):
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        pass
+for token in sorted({r["type"] for r in records}):
+    if not token.startswith("ai-factory:"):
+        sdk_class(token)
 loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
 pulumi.runtime.set_mocks(M(), project="ai-factory", stack="bench", preview=False)
 
@@ -75,6 +85,7 @@ asyncio.set_event_loop(None); loop.close()
 
 
 PROGRAM = r"""
+import gc; gc.disable()  # the same GC policy as the `factory` CLI
 import asyncio, sys, warnings
 from pathlib import Path
 warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -48,6 +48,13 @@ LABEL_CAPACITY_TYPE: Final = f"{LABEL_PREFIX}/capacity-type"
 LABEL_POOL: Final = f"{LABEL_PREFIX}/pool"
 LABEL_SERVING_TIER: Final = f"{LABEL_PREFIX}/serving-tier"
 LABEL_MODEL: Final = f"{LABEL_PREFIX}/model"
+LABEL_RELEASE: Final = f"{LABEL_PREFIX}/release"
+"""stable | candidate: which revision of a catalog model a server runs."""
+ANNOTATION_RELEASE: Final = f"{LABEL_PREFIX}/release-record"
+"""JSON release record on every model server (revision, digest, evaluation, approvals): policy AIF-REL-*
+reads it, and `kubectl get deploy -o yaml` answers "what is live and who approved it"."""
+CANDIDATE_SUFFIX: Final = "-candidate"
+"""A candidate revision is served as `<model>-candidate` (its own Deployment, Service and autoscaler)."""
 
 LOCATION_ON_PREM: Final = "on-prem"
 LOCATION_CLOUD: Final = "cloud"

@@ -11,6 +11,7 @@ from components.aws.audit import Audit, AuditArgs, trail_name
 from components.aws.budget_guard import BudgetGuard, BudgetGuardArgs, read_pause_state
 from components.aws.budgets import Budgets, BudgetsArgs
 from components.aws.cluster import BurstCluster, BurstClusterArgs
+from components.aws.data_zones import DataZones, DataZonesArgs, zone_classes
 from components.aws.gpu_pools import PoolPlan, plan_pools
 from components.aws.identity import (
     HybridNodeIdentity,
@@ -24,7 +25,7 @@ from components.aws.provider import AwsContext, aws_context
 from components.aws.registry import Registry, RegistryArgs
 from components.aws.replication import Replication, ReplicationArgs
 from components.aws.storage import KeyService, Storage, StorageArgs, key_data_class
-from components.config.models import BucketPurpose, ClusterJoin, FactoryConfig
+from components.config.models import BucketPurpose, ClusterJoin, DataZone, FactoryConfig
 from components.config.secrets import read_secrets
 from components.guard import deploy_spec
 from components.guard.pause_state import NOT_PAUSED, PauseState
@@ -44,6 +45,7 @@ class Factory:
     aws: AwsContext | None = None
     storage: Storage | None = None
     replication: Replication | None = None
+    data_zones: DataZones | None = None
     audit: Audit | None = None
     budgets: Budgets | None = None
     budget_guard: BudgetGuard | None = None
@@ -69,6 +71,10 @@ class Factory:
         if self.storage is not None:
             out["dataKeyArn"] = self.storage.key.arn
             out["buckets"] = {p.value: b.bucket for p, b in self.storage.buckets.items()}
+        if self.data_zones is not None and self.storage is not None:
+            out["dataZoneBuckets"] = {z.value: b.bucket for z, b in self.storage.zones.items()}
+            out["dataZoneRoleArns"] = {d: r.arn for d, r in self.data_zones.roles.items()}
+            out["rawEventsQueueUrl"] = self.data_zones.events_queue.url
         if self.budgets is not None:
             out["costAlertsTopicArn"] = self.budgets.topic.arn
         if self.budget_guard is not None:
@@ -110,17 +116,34 @@ def build(cfg: FactoryConfig) -> Factory:
     if cfg.cloud is not None:
         _cloud(factory, aws_context(cfg.cloud, naming))
     if cfg.on_prem is not None:
+        hid = factory.hybrid_identity
         factory.on_prem = OnPremGpuBaseline(
             naming.name("onprem"),
             OnPremGpuBaselineArgs(
                 config=cfg,
                 ssh_private_key=factory.secrets["onPremSshPrivateKey"],
-                secret_vars=join_secret_vars(cfg, factory.secrets),
+                secret_vars=join_secret_vars(cfg, factory.secrets, hid.activation if hid else None),
+                after=_join_prerequisites(factory),
             ),
         )
     # Kubernetes platform: on the EKS cluster, or on the kubeadm site cluster; none without a cluster.
     factory.platform = platform_for(factory)
     return factory
+
+
+def _join_prerequisites(factory: Factory) -> list[pulumi.Resource]:
+    """What must exist before the first server joins EKS as a hybrid node: the cluster with its
+    remote networks, the nodes' access entry and role, the network path (VPN) and the add-ons
+    (nodeadm's kubelet needs kube-proxy and CoreDNS). Without them nodeadm times out."""
+    if factory.config.join_method is not ClusterJoin.EKS_HYBRID or factory.cluster is None:
+        return []
+    after: list[pulumi.Resource] = [factory.cluster]
+    if factory.hybrid_identity is not None:
+        after.append(factory.hybrid_identity)
+    if factory.network is not None:
+        after.append(factory.network)
+    after += list(factory.cluster.addons.values())
+    return after
 
 
 def _cloud(factory: Factory, ctx: AwsContext) -> None:
@@ -142,6 +165,7 @@ def _cloud(factory: Factory, ctx: AwsContext) -> None:
     )
     if cfg.has_eks:
         _burst(factory, ctx)
+    _data_zones(factory, ctx)
 
 
 def _guarded_pools(factory: Factory) -> list[PoolPlan]:
@@ -171,6 +195,7 @@ def _storage_and_audit(factory: Factory, ctx: AwsContext) -> None:
             key_data_class=key_data_class(cfg),
             key_services=services,
             audit_trail_name=trail_name(naming) if audit else None,
+            zone_classes=zone_classes(cfg) if cfg.storage.data_zones is not None else (),
         ),
     )
     if cfg.storage.replication is not None:
@@ -188,17 +213,42 @@ def _storage_and_audit(factory: Factory, ctx: AwsContext) -> None:
         )
     if audit:
         buckets = factory.storage.buckets
+        # Every model and dataset store: the buckets but logs, and the raw and quarantine zones (curated
+        # is buckets[DATASETS]).
+        data = [b for p, b in buckets.items() if p is not BucketPurpose.LOGS]
+        data += [b for z, b in factory.storage.zones.items() if z is not DataZone.CURATED]
         factory.audit = Audit(
             naming.name("audit"),
             AuditArgs(
                 naming=naming,
                 aws=ctx,
                 logs_bucket=buckets[BucketPurpose.LOGS],
-                data_bucket_arns=[b.arn for p, b in buckets.items() if p is not BucketPurpose.LOGS],
+                data_bucket_arns=[b.arn for b in data],
                 key_arn=factory.storage.key.arn,
                 after=[factory.storage],
             ),
         )
+
+
+def _data_zones(factory: Factory, ctx: AwsContext) -> None:
+    """Zone roles and the raw bucket's event queue; service accounts bound when the stack has EKS."""
+    cfg, storage, cluster = factory.config, factory.storage, factory.cluster
+    if storage is None or cfg.storage is None or cfg.storage.data_zones is None:
+        return
+    factory.data_zones = DataZones(
+        factory.naming.name("data-zones"),
+        DataZonesArgs(
+            config=cfg.storage.data_zones,
+            naming=factory.naming,
+            aws=ctx,
+            zones=storage.zones,
+            key_arn=storage.key.arn,
+            stateful_protection=cfg.is_prod,
+            data_class=cfg.storage.buckets[BucketPurpose.DATASETS].data_class,
+            cluster_name=cluster.cluster.name if cluster is not None else None,
+            depends_on=[cluster.pod_identity_agent] if cluster is not None and cluster.pod_identity_agent else [],
+        ),
+    )
 
 
 def _burst(factory: Factory, ctx: AwsContext) -> None:
@@ -294,6 +344,7 @@ def _burst(factory: Factory, ctx: AwsContext) -> None:
             aws=ctx,
             cluster_name=cluster.cluster.name,
             workloads=dict(eks.workloads),
+            # `datasets` is the curated zone when the datasets storage is zoned: workloads read curated only.
             bucket_arns={p: b.arn for p, b in storage.buckets.items()},
             key_arn=key_arn,
             interruption_queue_arn=pools.interruption_queue.arn,

@@ -22,6 +22,7 @@ FAMILIES = {
     "IAM": "Identity",
     "TAG": "Tagging",
     "K8S": "Kubernetes GPU workloads",
+    "REL": "Model release governance",
     "DATA": "Data protection",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,17 @@ from typing import Any
 
 import pytest
 import yaml
+
+REFERENCE_DAY = datetime.date(2026, 11, 23)
+"""The reference stacks' evaluation records carry real dates; the suite judges them on a fixed day so a
+verdict does not change with the calendar. The freshness rule's own tests set their dates explicitly."""
+
+
+@pytest.fixture(autouse=True)
+def _pin_evaluation_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policies.rules import release
+
+    monkeypatch.setattr(release, "today", lambda: REFERENCE_DAY)
 
 
 @pytest.fixture

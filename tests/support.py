@@ -6,8 +6,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"
 REFERENCE_STACKS = ("dev", "lab", "prod-eu")
@@ -15,4 +13,7 @@ REFERENCE_STACKS = ("dev", "lab", "prod-eu")
 
 def stack_doc(stack: str) -> dict[str, Any]:
     """A fresh, mutable copy of a reference stack file."""
-    return copy.deepcopy(yaml.safe_load((STACKS / f"Pulumi.{stack}.yaml").read_text()))
+    # The product's own loader: dates stay text, as Pulumi hands config to a program.
+    from components.config.loader import load_stack_yaml
+
+    return copy.deepcopy(load_stack_yaml((STACKS / f"Pulumi.{stack}.yaml").read_text()))

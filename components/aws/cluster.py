@@ -158,6 +158,8 @@ class BurstCluster(pulumi.ComponentResource):
                 f"{self._name}-{addon}",
                 cluster_name=self.cluster.name,
                 addon_name=addon,
+                # Pinned from config where set (environments then run the same build); else EKS's default.
+                addon_version=self._args.config.addon_versions.get(addon),
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
                 tags=self._tags,

@@ -3,6 +3,8 @@
 Every bucket: SSE-KMS with the stack key and S3 bucket keys, versioning, all four public
 access blocks, ACLs disabled, a TLS-only policy, lifecycle from the data class's retention,
 optional object lock. Buckets and the key are protected and retained on delete in tier prod.
+With `storage.dataZones` the datasets storage is three such buckets (raw, curated = the datasets
+bucket, quarantine) whose policies and lifecycle come from data_zones.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pulumi_aws as aws
 
 from components.aws import policy_docs as pd
 from components.aws.provider import AwsContext
-from components.config.models import BucketConfig, BucketPurpose, FactoryConfig, StorageConfig
+from components.config.models import BucketConfig, BucketPurpose, DataZone, FactoryConfig, StorageConfig
 from components.conventions import type_token
 from components.tagging import Naming
 
@@ -105,7 +107,13 @@ def tls_only_policy(bucket_arn: str, extra: Sequence[dict[str, Any]] = ()) -> di
                 "Principal": "*",
                 "Action": "s3:PutObject",
                 "Resource": f"{bucket_arn}/*",
-                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                # Only a request that asks for another encryption: Null false = the header is present.
+                # (A negated operator, ...IfExists included, is true when the key is missing: alone it
+                # would deny uploads relying on the bucket's default SSE-KMS, and every UploadPart.)
+                "Condition": {
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                    "Null": {"s3:x-amz-server-side-encryption": "false"},
+                },
             },
             *extra,
         ],
@@ -164,6 +172,8 @@ class StorageArgs:
     """Services the key policy lets use the key (only those the stack runs)."""
     audit_trail_name: str | None = None
     """CloudTrail trail writing to the logs bucket with the stack key (its key and bucket statements)."""
+    zone_classes: tuple[str, ...] = ()
+    """Data classes objects in the data zones may be tagged with (data_zones.zone_classes)."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -171,6 +181,8 @@ class Storage(pulumi.ComponentResource):
 
     key: aws.kms.Key
     buckets: dict[BucketPurpose, aws.s3.Bucket]
+    zones: dict[DataZone, aws.s3.Bucket]
+    """raw/curated/quarantine when the datasets storage is zoned; curated is `buckets[DATASETS]`."""
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token("aws", "Storage"), name, {}, opts)
@@ -195,14 +207,19 @@ class Storage(pulumi.ComponentResource):
             opts=ctx.opts(self),
         )
 
-        self.buckets = {}
+        self.buckets, self.zones = {}, {}
         for purpose, bucket_cfg in args.config.buckets.items():
-            self.buckets[purpose] = self._bucket(name, purpose, bucket_cfg, args, keep)
+            if purpose is BucketPurpose.DATASETS and args.config.data_zones is not None:
+                self.zones = {z: self._bucket(name, purpose, bucket_cfg, args, keep, zone=z) for z in DataZone}
+                self.buckets[purpose] = self.zones[DataZone.CURATED]
+            else:
+                self.buckets[purpose] = self._bucket(name, purpose, bucket_cfg, args, keep)
 
         self.register_outputs(
             {
                 "keyArn": self.key.arn,
                 "buckets": {p.value: b.bucket for p, b in self.buckets.items()},
+                "zones": {z.value: b.bucket for z, b in self.zones.items()},
             }
         )
 
@@ -218,8 +235,20 @@ class Storage(pulumi.ComponentResource):
             extra += pd.cloudtrail_key_statements(partition, region, account_id, args.audit_trail_name)
         return extra
 
-    def _bucket_policy(self, purpose: BucketPurpose, bucket: aws.s3.Bucket, args: StorageArgs) -> pulumi.Output[str]:
+    def _bucket_policy(
+        self, purpose: BucketPurpose, bucket: aws.s3.Bucket, args: StorageArgs, zone: DataZone | None = None
+    ) -> pulumi.Output[str]:
         ctx, trail = args.aws, args.audit_trail_name
+        if zone is not None:
+            from components.aws import data_zones  # builds on this module
+
+            def render_zone(a: list[str]) -> str:
+                arn, account, partition = a
+                admin = data_zones.role_arn(partition, account, args.naming, "admin")
+                extra = data_zones.zone_bucket_statements(arn, admin, args.zone_classes)
+                return json.dumps(tls_only_policy(arn, extra))
+
+            return pulumi.Output.all(bucket.arn, ctx.account_id, ctx.partition).apply(render_zone)
         if purpose is not BucketPurpose.LOGS or not trail:
             return bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn)))
 
@@ -238,16 +267,29 @@ class Storage(pulumi.ComponentResource):
         bucket_cfg: BucketConfig,
         args: StorageArgs,
         keep: dict[str, bool],
+        zone: DataZone | None = None,
     ) -> aws.s3.Bucket:
         ctx, naming = args.aws, args.naming
-        rname = f"{name}-{purpose.value}"
         days = retention_days(args.config, bucket_cfg)
+        extra_tags: dict[str, str] = {}
+        if zone is None:
+            rname = f"{name}-{purpose.value}"
+            lifecycle = lifecycle_rules(purpose, days)
+        else:
+            from components.aws import data_zones  # builds on this module
+
+            assert args.config.data_zones is not None
+            rname = f"{name}-{data_zones.ZONE_SUFFIX[zone]}"
+            lifecycle = data_zones.zone_lifecycle(
+                zone, args.config.data_zones, args.config, bucket_cfg, args.zone_classes
+            )
+            extra_tags[data_zones.ZONE_TAG] = zone.value
         bucket = aws.s3.Bucket(
             rname,
             # Never delete a bucket that still holds objects, whatever the tier.
             force_destroy=False,
             object_lock_enabled=bucket_cfg.object_lock or None,
-            tags=naming.tags(bucket_cfg.data_class, component="storage", purpose=purpose.value),
+            tags=naming.tags(bucket_cfg.data_class, component="storage", purpose=purpose.value, **extra_tags),
             opts=ctx.opts(self, **keep),
         )
         child = ctx.opts(bucket)
@@ -255,8 +297,8 @@ class Storage(pulumi.ComponentResource):
             rname,
             bucket,
             key_arn=self.key.arn,
-            policy=self._bucket_policy(purpose, bucket, args),
-            lifecycle=lifecycle_rules(purpose, days),
+            policy=self._bucket_policy(purpose, bucket, args, zone),
+            lifecycle=lifecycle,
             opts=child,
         )
         if bucket_cfg.object_lock:

@@ -112,6 +112,8 @@ def _describe(err: Any, root: type[BaseModel] | None = None) -> tuple[str, str]:
             what, allowed = msg.rsplit("(allowed:", 1)
             return what.strip(), allowed.rstrip(")").strip()
         return msg, "see docs/stack.schema.json"
+    if kind.startswith("date_"):
+        return f"{_show(value)} is not a date", "YYYY-MM-DD"
     type_names = {
         "int_parsing": "an integer",
         "int_type": "an integer",

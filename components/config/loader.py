@@ -22,6 +22,24 @@ from components.conventions import CONFIG_NAMESPACE
 PREFIX = f"{CONFIG_NAMESPACE}:"
 
 
+class StackYamlLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text (`date: 2026-10-28` stays "2026-10-28").
+
+    Pulumi hands config values to the program as JSON text, in which a date is a string; reading
+    the stack file offline must give the program the very same values.
+    """
+
+
+StackYamlLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_stack_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=StackYamlLoader)
+
+
 def parse_sections(sections: Mapping[str, Any]) -> FactoryConfig:
     """Validate `{section: value}` (keys without the namespace) into a FactoryConfig.
 
@@ -49,7 +67,7 @@ class StackFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            doc = yaml.safe_load(path.read_text()) or {}
+            doc = load_stack_yaml(path.read_text()) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""

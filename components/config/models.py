@@ -8,11 +8,12 @@ value. Structure is checked here (pydantic); rules that span sections live in
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.gpus import GpuFamily, GpuModel
@@ -280,6 +281,12 @@ class EksConfig(Model):
     """EKS access entries (authentication mode API; no aws-auth ConfigMap)."""
     workloads: dict[DnsLabel, WorkloadIdentity] = {}
     """Workload name → service account and the buckets its own IAM role may use (EKS Pod Identity)."""
+    addon_versions: dict[
+        Literal["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"],
+        Annotated[str, StringConstraints(pattern=r"^v\d+\.\d+\.\d+(-[a-z]+)?-eksbuild\.\d+$")],
+    ] = {}
+    """EKS add-on → pinned version (`aws eks describe-addon-versions --kubernetes-version <v> --addon-name <a>`);
+    unset: the version EKS picks when the add-on is created, which then stays until changed here."""
 
 
 class VpcConfig(Model):
@@ -374,9 +381,50 @@ class ReplicationConfig(Model):
     """Buckets replicated (each must exist in storage.buckets)."""
 
 
+class DataZone(StrEnum):
+    RAW = "raw"
+    CURATED = "curated"
+    QUARANTINE = "quarantine"
+
+
+class ServiceAccountRef(Model):
+    namespace: DnsLabel
+    name: DnsLabel
+
+
+class ZoneRole(Model):
+    principals: list[IamPrincipalArn] = []
+    """IAM roles or users (people, CI, pipelines) that may assume this role; nobody else can."""
+    service_account: ServiceAccountRef | None = None
+    """Kubernetes service account bound to the role through EKS Pod Identity (EKS stacks only)."""
+
+
+class DataZonesConfig(Model):
+    """The datasets storage as three zones, each its own bucket: raw (ingestion inbox), curated (what
+    training and serving read) and quarantine (inputs that failed curation). The zone roles are separate
+    duties: changing a data source (ingestion), curating, consuming and deleting never share a role."""
+
+    raw_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days a raw object is kept: raw is an inbox that curation empties into curated or quarantine."""
+    quarantine_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """Days a quarantined object is kept for investigation."""
+    ingestion: ZoneRole
+    """Writes raw only (new objects must carry their data-class tag)."""
+    curation: ZoneRole
+    """Reads raw and quarantine, writes curated and quarantine."""
+    training: ZoneRole
+    """Reads curated only."""
+    serving: ZoneRole
+    """Reads curated only (e.g. retrieval corpora)."""
+    admin: ZoneRole
+    """The only role that may delete objects or object versions in any zone."""
+
+
 class StorageConfig(Model):
     buckets: Annotated[dict[BucketPurpose, BucketConfig], Field(min_length=1)]
     """Bucket purpose → data class, retention override and object lock."""
+    data_zones: DataZonesConfig | None = None
+    """Zones of the datasets storage and their roles (required when buckets has datasets)."""
     replication: ReplicationConfig | None = None
     """Optional cross-region replication (to a region the residency allows only)."""
     retention_days: dict[DnsLabel, Annotated[int, Field(ge=1, le=36500)]] = {}
@@ -423,6 +471,63 @@ class ModelArtifact(Model):
     digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
+class RiskTier(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class MetricThreshold(Model):
+    min: float | None = None
+    """The metric must be at least this (e.g. accuracy)."""
+    max: float | None = None
+    """The metric must be at most this (e.g. toxicity rate, p95 latency)."""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> MetricThreshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs min or max (allowed: {min: x}, {max: y} or both)")
+        return self
+
+
+class EvaluationRecord(Model):
+    """What the evaluation of one revision measured and what it had to meet."""
+
+    suite: NonEmptyStr
+    """Evaluation set name, e.g. internal-qa."""
+    suite_version: NonEmptyStr
+    """Version of the evaluation set (an evaluation is only comparable within one version)."""
+    date: dt.date
+    """Day the evaluation ran (ISO date)."""
+    metrics: Annotated[dict[NonEmptyStr, float], Field(min_length=1)]
+    """Metric → measured value."""
+    thresholds: Annotated[dict[NonEmptyStr, MetricThreshold], Field(min_length=1)]
+    """Metric → bound it had to meet; every bound must be met for a pass."""
+    result: Literal["pass", "fail"]
+    """Result as recorded by the evaluation job (the gate recomputes it from metrics and thresholds)."""
+
+
+class Approval(Model):
+    by: NonEmptyStr
+    """Approver (the identity used in the review, e.g. a GitHub handle or e-mail)."""
+    date: dt.date
+
+
+class CandidateRelease(Model):
+    """A revision under canary: it gets `trafficPercent` of the model's traffic next to the stable one."""
+
+    source: ModelSource
+    artifact: ModelArtifact
+    author: NonEmptyStr | None = None
+    """Who proposed this revision (may not approve it)."""
+    evaluation: EvaluationRecord | None = None
+    approvals: list[Approval] = []
+    traffic_percent: Annotated[int, Field(ge=1, le=50)]
+    """Share of the model's requests the router sends to the candidate."""
+    max_replicas: Annotated[int, Field(ge=1)] | None = None
+    """Replicas of the candidate at most; default: the stable's maxReplicas."""
+
+
 class ServedModel(Model):
     name: DnsLabel
     source: ModelSource
@@ -449,6 +554,16 @@ class ServedModel(Model):
     task: Literal["chat", "embedding"] = "chat"
     """What the model answers: chat/completions, or embeddings (vLLM pooling runner). The router
     falls back only between models of the same task."""
+    risk_tier: RiskTier = RiskTier.MEDIUM
+    """Release risk: high-risk models need two approvers besides the author in tier prod."""
+    author: NonEmptyStr | None = None
+    """Who proposed the serving revision (may not approve it: segregation of duties)."""
+    evaluation: EvaluationRecord | None = None
+    """Evaluation of the serving revision (required in tier prod, policy AIF-REL-001)."""
+    approvals: list[Approval] = []
+    """Who approved the serving revision for this environment, and when."""
+    candidate: CandidateRelease | None = None
+    """A new revision under canary next to this one (promotion = move it into source/artifact)."""
 
 
 class RouterConfig(Model):
@@ -484,8 +599,19 @@ class AutoscalingConfig(Model):
     """Replicas KEDA keeps when Prometheus cannot be queried (3 failed polls)."""
 
 
+class GovernanceConfig(Model):
+    max_evaluation_age_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """Evaluations older than this are flagged (advisory): the model or its traffic may have drifted."""
+    canary_error_rate_margin: Annotated[float, Field(gt=0, le=1)] = 0.02
+    """Alert when the candidate's error ratio exceeds the stable's by more than this (absolute)."""
+    canary_ttft_ratio: Annotated[float, Field(gt=1, le=10)] = 1.25
+    """Alert when the candidate's p95 time-to-first-token exceeds the stable's times this."""
+
+
 class ServingConfig(Model):
     router: RouterConfig = RouterConfig()
+    governance: GovernanceConfig = GovernanceConfig()
+    """Release gates (evaluation age) and canary alert thresholds."""
     models: Annotated[list[ServedModel], Field(min_length=1)]
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     """KEDA queue-depth autoscaling of every model (per-model threshold overrides)."""

@@ -1,5 +1,8 @@
 """The secrets a stack needs, read only through `pulumi.Config.require_secret`.
 
+The SSM hybrid activation of EKS Hybrid Nodes is no secret to set: the program creates it
+(components/aws/identity.py) and hands its code to Ansible as a secret Output.
+
 Reference stacks hold no secret values (a `secure:` value needs the Pulumi CLI to create);
 users set them with `pulumi config set --secret ai-factory:<key>`, and `factory plan`
 supplies clearly marked placeholders.
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config.errors import ConfigError, Problem
-from components.config.models import ClusterJoin, CredentialProvider, FactoryConfig
+from components.config.models import ClusterJoin, FactoryConfig
 from components.conventions import CONFIG_NAMESPACE
 
 
@@ -33,16 +36,6 @@ SECRETS: tuple[SecretSpec, ...] = (
         "onPremSshPrivateKey",
         "SSH private key Ansible uses to reach the on-prem servers",
         lambda c: c.on_prem is not None,
-    ),
-    SecretSpec(
-        "hybridSsmActivation",
-        "JSON {activationId, activationCode} of the SSM hybrid activation for EKS Hybrid Nodes",
-        lambda c: (
-            c.join_method is ClusterJoin.EKS_HYBRID
-            and c.on_prem is not None
-            and c.on_prem.cluster.credential_provider is CredentialProvider.SSM
-        ),
-        json_fields=("activationId", "activationCode"),
     ),
     SecretSpec(
         "kubeadmJoin",

@@ -15,10 +15,19 @@ from components.config.models import (
     BucketPurpose,
     ClusterJoin,
     CredentialProvider,
+    DataZonesConfig,
     FactoryConfig,
     Place,
+    ServedModel,
     ServingTier,
     Tier,
+)
+from components.conventions import (
+    CA_NAMESPACE,
+    CA_SERVICE_ACCOUNT,
+    CANDIDATE_SUFFIX,
+    NTH_NAMESPACE,
+    NTH_SERVICE_ACCOUNT,
 )
 from components.gpus import GPU_FAMILIES, GPU_MODELS, gpus_per_instance
 
@@ -326,6 +335,13 @@ def _storage(cfg: FactoryConfig) -> Iterator[Problem]:
             )
     for name in st.retention_days:
         yield from _data_class(cfg, f"storage.retentionDays.{name}", name)
+    logs = st.buckets.get(BucketPurpose.LOGS)
+    if cfg.is_prod and cfg.cloud is not None and cfg.cloud.audit_trail and logs is not None and not logs.object_lock:
+        yield Problem(
+            _p("storage.buckets.logs.objectLock"),
+            "in tier prod the audit trail's logs bucket is write-once, so no one can rewrite the record",
+            "true",
+        )
     rep = st.replication
     if rep is not None:
         if rep.region not in cfg.residency.allowed_regions:
@@ -347,6 +363,74 @@ def _storage(cfg: FactoryConfig) -> Iterator[Problem]:
                     f"the stack has no {purpose} bucket",
                     ", ".join(b.value for b in st.buckets),
                 )
+    yield from _data_zones(cfg)
+
+
+ZONE_ROLES = ("ingestion", "curation", "training", "serving", "admin")
+
+
+def _data_zones(cfg: FactoryConfig) -> Iterator[Problem]:
+    """Datasets are always zoned (raw/curated/quarantine), and every zone role is assumable by someone."""
+    st = cfg.storage
+    assert st is not None
+    has_datasets = BucketPurpose.DATASETS in st.buckets
+    zones = st.data_zones
+    if has_datasets and zones is None:
+        yield Problem(
+            _p("storage.dataZones"),
+            "the datasets bucket is split into raw/curated/quarantine zones whose roles must be configured",
+            "dataZones with ingestion, curation, training, serving and admin roles",
+        )
+    if zones is None:
+        return
+    if not has_datasets:
+        yield Problem(_p("storage.dataZones"), "the stack has no datasets bucket", "remove dataZones or add datasets")
+    for role_name in ZONE_ROLES:
+        role = getattr(zones, role_name)
+        base = f"storage.dataZones.{role_name}"
+        if not role.principals and role.service_account is None:
+            yield Problem(_p(base), "nobody could assume this role", "principals and/or serviceAccount")
+        if role.service_account is not None and not cfg.has_eks:
+            yield Problem(
+                _p(f"{base}.serviceAccount"),
+                "service accounts are bound through EKS Pod Identity and this stack has no cloud.eks",
+                "principals only",
+            )
+    if cfg.cloud is not None and cfg.cloud.eks is not None:
+        for name, wl in cfg.cloud.eks.workloads.items():
+            if wl.buckets.get(BucketPurpose.DATASETS) == "read-write":
+                yield Problem(
+                    _p(f"cloud.eks.workloads.{name}.buckets.datasets"),
+                    "workloads read the curated zone only; writing datasets is the zone roles' duty",
+                    "read (or use storage.dataZones roles)",
+                )
+        yield from _zone_service_accounts(cfg, zones)
+
+
+def _zone_service_accounts(cfg: FactoryConfig, zones: DataZonesConfig) -> Iterator[Problem]:
+    """EKS Pod Identity binds one role per service account: a zone role's service account may be
+    neither a workload's (cloud.eks.workloads, the autoscaler's, the termination handler's) nor
+    another zone role's."""
+    assert cfg.cloud is not None and cfg.cloud.eks is not None
+    taken = {
+        (CA_NAMESPACE, CA_SERVICE_ACCOUNT): "the cluster autoscaler",
+        (NTH_NAMESPACE, NTH_SERVICE_ACCOUNT): "the node termination handler",
+    }
+    for name, wl in cfg.cloud.eks.workloads.items():
+        taken[(wl.namespace, wl.service_account)] = f"cloud.eks.workloads.{name}"
+    for role_name in ZONE_ROLES:
+        sa = getattr(zones, role_name).service_account
+        if sa is None:
+            continue
+        owner = taken.get((sa.namespace, sa.name))
+        if owner is not None:
+            yield Problem(
+                _p(f"storage.dataZones.{role_name}.serviceAccount"),
+                f"{sa.namespace}/{sa.name} is already bound to {owner} (one Pod Identity role per service account)",
+                "a service account of its own",
+            )
+        else:
+            taken[(sa.namespace, sa.name)] = f"storage.dataZones.{role_name}"
 
 
 def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
@@ -377,8 +461,10 @@ def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
         if n > 1:
             yield Problem(_p("serving.models"), f"model name '{dup}' is used {n} times", "unique names")
     max_gpus_on_site = max((s.gpu.count for s in cfg.on_prem.servers), default=0) if cfg.on_prem else 0
+    names = {m.name for m in sv.models}
     for i, m in enumerate(sv.models):
         base = f"serving.models[{i}]"
+        yield from _candidate(m, base, names)
         for j, dc in enumerate(m.data_classes):
             yield from _data_class(cfg, f"{base}.dataClasses[{j}]", dc)
         policies = [cfg.residency.data_classes[dc] for dc in m.data_classes if dc in cfg.residency.data_classes]
@@ -428,6 +514,21 @@ def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
                 "without an on-prem site a model can only run on cloud burst nodes",
                 "true",
             )
+
+
+def _candidate(m: ServedModel, base: str, names: set[str]) -> Iterator[Problem]:
+    """A candidate is served as `<name>-candidate`: the name must stay a free, valid DNS label."""
+    if m.candidate is None:
+        return
+    variant = f"{m.name}{CANDIDATE_SUFFIX}"
+    if len(variant) > 40:
+        yield Problem(
+            _p(f"{base}.name"),
+            f"with a candidate the name may have at most {40 - len(CANDIDATE_SUFFIX)} characters",
+            f"a shorter name than '{m.name}'",
+        )
+    if variant in names:
+        yield Problem(_p(f"{base}.candidate"), f"another model is already named '{variant}'", "rename that model")
 
 
 def _kubernetes(cfg: FactoryConfig) -> Iterator[Problem]:

@@ -31,15 +31,92 @@ class Alert:
     duration: str
     severity: str
     summary: str
+    labels: tuple[tuple[str, str], ...] = ()
+    """Extra labels (e.g. the model a canary alert is about)."""
+    description: str | None = None
+    """What to do, for alerts whose remedy is not on the runbook page alone."""
 
     def rule(self) -> dict[str, Any]:
+        annotations = {"summary": self.summary, "runbook_url": f"{c.RUNBOOK_BASE_URL}/{self.name.lower()}"}
+        if self.description is not None:
+            annotations["description"] = self.description
         return {
             "alert": self.name,
             "expr": self.expr,
             "for": self.duration,
-            "labels": {"severity": self.severity},
-            "annotations": {"summary": self.summary, "runbook_url": f"{c.RUNBOOK_BASE_URL}/{self.name.lower()}"},
+            "labels": {"severity": self.severity, **dict(self.labels)},
+            "annotations": annotations,
         }
+
+
+CANARY_WINDOW = "10m"
+CANARY_MIN_RPS = 0.05
+"""Below this request rate (3/min) the candidate's ratios are noise: no alert."""
+
+
+def _ratio(metric_ok: str, metric_all: str, model_id: str) -> str:
+    return (
+        f'sum(rate({metric_ok}{{model_id="{model_id}"}}[{CANARY_WINDOW}]))'
+        f' / sum(rate({metric_all}{{model_id="{model_id}"}}[{CANARY_WINDOW}]))'
+    )
+
+
+def _ttft_p95(model_name: str) -> str:
+    return (
+        "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket"
+        f'{{model_name="{model_name}"}}[{CANARY_WINDOW}])))'
+    )
+
+
+def canary_alerts(cfg: FactoryConfig) -> list[Alert]:
+    """Per model under canary: the candidate against the stable on error ratio and p95 time-to-first-token.
+
+    Error ratios come from the router's per-deployment counters (`model_id` is the LiteLLM
+    deployment id, i.e. `<name>/stable` and `<name>/candidate`); TTFT from vLLM's own histogram, whose
+    `model_name` is the served model name of each release.
+    """
+    if cfg.serving is None:
+        return []
+    gov = cfg.serving.governance
+    out: list[Alert] = []
+    for m in cfg.serving.models:
+        if m.candidate is None:
+            continue
+        cand = f"{m.name}{c.CANDIDATE_SUFFIX}"
+        # LiteLLM deployment ids (components/k8s/router.py deployment_id).
+        cand_id, stable_id = f"{m.name}/candidate", f"{m.name}/stable"
+        labels = (("model", m.name), ("release", "candidate"))
+        revert = (
+            f"Roll back: revert the pull request that added serving.models[{m.name}].candidate (or remove the "
+            "candidate block) and run `pulumi up`; the router stops sending it traffic as soon as its config rolls out."
+        )
+        failures, total = "litellm_deployment_failure_responses_total", "litellm_deployment_total_requests_total"
+        out.append(
+            Alert(
+                "CanaryErrorRateHigh",
+                f"({_ratio(failures, total, cand_id)}) > ({_ratio(failures, total, stable_id)} or vector(0))"
+                f" + {gov.canary_error_rate_margin}"
+                f' and sum(rate({total}{{model_id="{cand_id}"}}[{CANARY_WINDOW}])) > {CANARY_MIN_RPS}',
+                "10m",
+                "critical",
+                f"Candidate of {m.name} ({m.candidate.source.revision[:12]}) fails more often than the stable "
+                f"revision (by more than {gov.canary_error_rate_margin:.0%})",
+                labels,
+                revert,
+            )
+        )
+        out.append(
+            Alert(
+                "CanaryTimeToFirstTokenHigh",
+                f"{_ttft_p95(cand)} > {gov.canary_ttft_ratio} * {_ttft_p95(m.name)}",
+                "15m",
+                "warning",
+                f"p95 time-to-first-token of the {m.name} candidate is above {gov.canary_ttft_ratio}x the stable's",
+                labels,
+                revert,
+            )
+        )
+    return out
 
 
 def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
@@ -111,8 +188,11 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
                 f"Cloud burst uses all {cfg.cloud.eks.burst.max_gpus} GPUs it may: requests now queue",
             )
         )
-    return [
+    groups = [
         {"name": "ai-factory.gpu", "rules": [a.rule() for a in gpu]},
         {"name": "ai-factory.serving", "rules": [a.rule() for a in serving]},
         {"name": "ai-factory.cost", "rules": [a.rule() for a in cost]},
     ]
+    if canary := canary_alerts(cfg):
+        groups.append({"name": "ai-factory.canary", "rules": [a.rule() for a in canary]})
+    return groups

@@ -14,6 +14,8 @@ burst to the cloud, nor to the external API.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
 import pulumi
@@ -27,6 +29,7 @@ from components.k8s.context import PlatformContext, restricted_container_securit
 from components.k8s.placement import allowed_places, model_may_burst, system_placement
 from components.k8s.serving import service_url
 from components.k8s.tenancy import REDIS_POD, ROUTER_POD
+from components.releases import ServedRelease, releases
 
 EXTERNAL_MODEL_NAME = "external-fallback"
 """Model group of the external API in the router (never requested directly by clients)."""
@@ -35,6 +38,7 @@ CACHE_NAME = "router-cache"
 CONFIG_KEY = "config.yaml"
 SECRET_NAME = "router-credentials"
 ENV_MASTER_KEY = "LITELLM_MASTER_KEY"
+CONFIG_CHECKSUM = f"{c.LABEL_PREFIX}/config-sha256"
 ENV_EXTERNAL_KEY = "EXTERNAL_API_KEY"
 SIZE_ORDER = {ModelSize.SMALL: 0, ModelSize.LARGE: 1}
 
@@ -97,38 +101,60 @@ def class_aliases(cfg: FactoryConfig) -> dict[str, str]:
     return out
 
 
+def deployment_id(model: str, release: str) -> str:
+    """LiteLLM deployment id: the `model_id` label of the router's per-deployment metrics (canary alerts).
+
+    Never equal to a model group name: LiteLLM treats a requested name that is also a deployment
+    id as a request for that one deployment, which would skip the weighted pick, cooldowns and
+    health filtering of the group.
+    """
+    return f"{model}/{release}"
+
+
+def deployment_entry(served: ServedRelease) -> dict[str, Any]:
+    """One LiteLLM deployment of a model group. With a candidate, the group has two deployments and
+    simple-shuffle picks between them by `weight` (stable 100-p, candidate p); rpm limits are split
+    in the same ratio so the model's limit stays what the catalog says."""
+    m = served.model
+    params: dict[str, Any] = {
+        "model": f"hosted_vllm/{m.name}",
+        "api_base": service_url(m),
+        "timeout": 600,
+    }
+    if served.group.candidate is not None:
+        params["weight"] = served.traffic_percent
+    if m.rpm_limit is not None:
+        params["rpm"] = (
+            max(1, math.ceil(m.rpm_limit * served.traffic_percent / 100))
+            if served.group.candidate is not None
+            else m.rpm_limit
+        )
+    return {
+        "model_name": served.group.name,
+        "litellm_params": params,
+        "model_info": {
+            "id": deployment_id(served.group.name, served.release),
+            "mode": m.task,
+            "serving_tier": m.tier.value,
+            "size": m.size.value,
+            "data_classes": m.data_classes,
+            "release": served.release,
+            "revision": m.source.revision,
+        },
+    }
+
+
 def router_config(cfg: FactoryConfig) -> dict[str, Any]:
     """The LiteLLM proxy config.yaml as a dict. Secrets are `os.environ/…` references only."""
     assert cfg.serving is not None
     router = cfg.serving.router
-    model_list: list[dict[str, Any]] = []
-    for m in cfg.serving.models:
-        params: dict[str, Any] = {
-            "model": f"hosted_vllm/{m.name}",
-            "api_base": service_url(m),
-            "timeout": 600,
-        }
-        if m.rpm_limit is not None:
-            params["rpm"] = m.rpm_limit
-        model_list.append(
-            {
-                "model_name": m.name,
-                "litellm_params": params,
-                "model_info": {
-                    "id": m.name,
-                    "mode": m.task,
-                    "serving_tier": m.tier.value,
-                    "size": m.size.value,
-                    "data_classes": m.data_classes,
-                },
-            }
-        )
+    model_list = [deployment_entry(served) for m in cfg.serving.models for served in releases(m)]
     if router.external_api_model is not None:
         model_list.append(
             {
                 "model_name": EXTERNAL_MODEL_NAME,
                 "litellm_params": {"model": router.external_api_model, "api_key": f"os.environ/{ENV_EXTERNAL_KEY}"},
-                "model_info": {"id": EXTERNAL_MODEL_NAME, "serving_tier": "external"},
+                "model_info": {"id": deployment_id(EXTERNAL_MODEL_NAME, "external"), "serving_tier": "external"},
             }
         )
     fallbacks = [{m.name: chain} for m in cfg.serving.models if (chain := fallback_chain(cfg, m))]
@@ -184,10 +210,11 @@ class Router(pulumi.ComponentResource):
         assert cfg.serving is not None
         ns = c.NAMESPACE_SERVING
         labels = ctx.labels(ROUTER_NAME, "router")
+        config_text = yaml.safe_dump(router_config(cfg), sort_keys=False)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=ctx.meta(ROUTER_NAME, ns, labels),
-            data={CONFIG_KEY: yaml.safe_dump(router_config(cfg), sort_keys=False)},
+            data={CONFIG_KEY: config_text},
             opts=ctx.opts(self),
         )
         string_data: dict[str, pulumi.Input[str]] = {ENV_MASTER_KEY: pulumi.Output.secret(secrets["routerMasterKey"])}
@@ -211,7 +238,12 @@ class Router(pulumi.ComponentResource):
                 "replicas": cfg.serving.router.replicas,
                 "selector": {"matchLabels": ROUTER_POD},
                 "template": {
-                    "metadata": {"labels": {**labels, **ROUTER_POD}},
+                    "metadata": {
+                        "labels": {**labels, **ROUTER_POD},
+                        # LiteLLM reads its config once at start: a new config must roll the pods
+                        # (a canary split, a promotion or a new fallback takes effect only then).
+                        "annotations": {CONFIG_CHECKSUM: hashlib.sha256(config_text.encode()).hexdigest()},
+                    },
                     "spec": {
                         "priorityClassName": c.PRIORITY_CRITICAL,
                         "securityContext": restricted_pod_security(images.LITELLM_UID),

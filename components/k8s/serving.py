@@ -19,6 +19,7 @@ from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import model_placement
 from components.k8s.tenancy import model_namespace, priority_class
+from components.releases import ServedRelease, record_annotation, releases
 
 SERVICE_ACCOUNT = "model-loader"
 """Identity of the weight-fetch init container: read access to the models bucket only, through
@@ -317,26 +318,40 @@ class Serving(pulumi.ComponentResource):
                 data={f"{FETCH_CONFIGMAP}.py": FETCH_SCRIPT},
                 opts=ctx.opts(self),
             )
-        for model in cfg.serving.models:
-            self._model(name, ctx, model, image, models_bucket)
+        for entry in cfg.serving.models:
+            for served in releases(entry):
+                self._model(name, ctx, served, image, models_bucket)
         self.register_outputs({})
 
     def _model(
-        self, name: str, ctx: PlatformContext, model: ServedModel, image: pulumi.Input[str], bucket: pulumi.Input[str]
+        self,
+        name: str,
+        ctx: PlatformContext,
+        served: ServedRelease,
+        image: pulumi.Input[str],
+        bucket: pulumi.Input[str],
     ) -> None:
+        model = served.model
         ns = model_namespace(model)
         dc = data_class_label(model)
         labels = ctx.labels(
             "vllm",
             "serving",
             data_class=dc,
-            **{c.LABEL_MODEL: model.name, c.LABEL_SERVING_TIER: model.tier.value, c.LABEL_DATA_CLASSES: dc},
+            **{
+                c.LABEL_MODEL: model.name,
+                c.LABEL_SERVING_TIER: model.tier.value,
+                c.LABEL_DATA_CLASSES: dc,
+                c.LABEL_RELEASE: served.release,
+            },
         )
         dep_name = deployment_name(model)
         selector = pod_labels(model)
         deployment = k8s.apps.v1.Deployment(
             f"{name}-{model.name}",
-            metadata=ctx.meta(dep_name, ns, labels),
+            # The release record sits on the Deployment, not the pod template: an approval or a
+            # new evaluation of the same revision changes no pod.
+            metadata=ctx.meta(dep_name, ns, labels, annotations={c.ANNOTATION_RELEASE: record_annotation(served)}),
             spec={
                 # KEDA owns the replica count after creation; start at the floor (≥ 1 so a new
                 # model is proven loadable before it may idle to zero).

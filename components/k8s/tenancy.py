@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components import conventions as c
 from components.config.models import FactoryConfig, ServedModel, ServingTier
 from components.k8s.context import PlatformContext
+from components.releases import served_releases
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def priority_class(model: ServedModel) -> str:
 
 def gpu_quota(cfg: FactoryConfig, namespace: str) -> int:
     """GPUs a namespace may request: its models at max replicas (+ batch headroom from config)."""
-    models = cfg.serving.models if cfg.serving else []
+    # Candidates under canary need their GPUs inside the same quota.
+    models = [r.model for r in served_releases(cfg.serving.models)] if cfg.serving else []
     total = sum(m.max_replicas * m.gpus_per_replica for m in models if model_namespace(m) == namespace)
     if namespace == c.NAMESPACE_BATCH:
         total += cfg.kubernetes.batch_gpu_quota

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class OnPremGpuBaselineArgs:
     """Secret JSON of join credentials passed to Ansible as extra vars (never in the inventory)."""
     ansible_dir: Path | None = None
     """Where the playbooks are; default: the repository's ansible/."""
+    after: Sequence[pulumi.Resource] = ()
+    """What the first batch waits for (the EKS cluster, its add-ons and the VPN for hybrid nodes)."""
 
 
 class OnPremGpuBaseline(pulumi.ComponentResource):
@@ -49,7 +52,7 @@ class OnPremGpuBaseline(pulumi.ComponentResource):
         addresses = {s.name: s.address for s in cfg.on_prem.servers}
 
         self.servers = {}
-        previous: list[pulumi.Resource] = []
+        previous: list[pulumi.Resource] = list(args.after)
         for batch in rollout_batches(cfg.on_prem):
             current: list[pulumi.Resource] = []
             for host in batch:

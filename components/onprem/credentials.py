@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pulumi
+import pulumi_aws as aws
 
 from components.config.models import ClusterJoin, FactoryConfig
 from components.config.secrets import SECRETS_BY_KEY, parse_json_secret
@@ -14,7 +15,7 @@ _SSM = {"activationId": "k8s_node_ssm_activation_id", "activationCode": "k8s_nod
 _KUBEADM = {"token": "k8s_node_kubeadm_token", "caCertHash": "k8s_node_kubeadm_ca_cert_hash"}
 
 
-_ROLE_VARS = {"kubeadmJoin": _KUBEADM, "hybridSsmActivation": _SSM}
+_ROLE_VARS = {"kubeadmJoin": _KUBEADM}
 
 
 def role_vars(key: str, raw: str) -> str:
@@ -24,12 +25,25 @@ def role_vars(key: str, raw: str) -> str:
     return json.dumps({var: fields[field] for field, var in _ROLE_VARS[key].items()})
 
 
-def join_secret_vars(cfg: FactoryConfig, secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output[str] | None:
-    """Secret extra-vars JSON for k8s_node, or None when the join needs no secret (IAM Roles Anywhere)."""
+def ssm_role_vars(activation_id: str, activation_code: str) -> str:
+    """The k8s_node extra-vars JSON of an SSM hybrid activation. Internal. Exported for testing."""
+    return json.dumps({_SSM["activationId"]: activation_id, _SSM["activationCode"]: activation_code})
+
+
+def join_secret_vars(
+    cfg: FactoryConfig,
+    secrets: dict[str, pulumi.Output[str]],
+    activation: aws.ssm.Activation | None = None,
+) -> pulumi.Output[str] | None:
+    """Secret extra-vars JSON for k8s_node, or None when the join needs no secret (IAM Roles Anywhere).
+
+    kubeadm: the `kubeadmJoin` secret. EKS Hybrid Nodes with SSM: the activation this stack created
+    (its code exists only in the create response and the encrypted state, never in config).
+    """
     if cfg.join_method is ClusterJoin.KUBEADM:
-        key = "kubeadmJoin"
-    elif "hybridSsmActivation" in secrets:
-        key = "hybridSsmActivation"
-    else:
-        return None
-    return pulumi.Output.secret(secrets[key].apply(lambda raw: role_vars(key, raw)))
+        return pulumi.Output.secret(secrets["kubeadmJoin"].apply(lambda raw: role_vars("kubeadmJoin", raw)))
+    if activation is not None:
+        return pulumi.Output.secret(
+            pulumi.Output.all(activation.id, activation.activation_code).apply(lambda a: ssm_role_vars(a[0], a[1]))
+        )
+    return None

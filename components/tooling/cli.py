@@ -8,6 +8,7 @@ Exit codes (DESIGN §4): 0 ok (advisory findings allowed), 1 a mandatory policy 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import warnings
@@ -56,6 +57,16 @@ def _cmd_inventory(args: argparse.Namespace) -> int:
     if cfg.on_prem is None:
         print(f"factory: stack '{args.stack}' has no on-prem site (ai-factory:onPrem)", file=sys.stderr)
     sys.stdout.write(yaml.safe_dump(inventory(cfg), sort_keys=False, default_flow_style=False))
+    return EXIT_OK
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from components.config.loader import load_stack
+    from components.tooling.registry import registry, render_json, render_text
+
+    _, cfg = load_stack(args.stack, args.stacks_dir)
+    rows = registry(cfg)
+    sys.stdout.write(render_json(rows) if args.format == "json" else render_text(args.stack, cfg, rows))
     return EXIT_OK
 
 
@@ -225,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_diff)
 
+    p = sub.add_parser("models", help="the model registry: live revisions, evaluations, approvals, release gates")
+    p.add_argument("stack")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=_cmd_models)
+
     p = sub.add_parser("audit", help="check the live AWS account of a stack against the policy rules (drift)")
     p.add_argument("stack")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -252,6 +268,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 def main() -> None:
     # pulumi-aws floods DeprecationWarnings on import; they are not the user's business.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # `factory` is a short-lived process. Its cyclic garbage collector spends its passes walking the
+    # ~8,000 classes the provider SDKs define on import and the Output graph of the program, and
+    # frees almost nothing: off, a prod-eu plan takes ~20 % less time and a 500-server plan ~30 %
+    # less, for +3 % peak memory (benchmarks/plan_scaling.py). Reference counting still frees
+    # everything acyclic. Library use (tests, `make_plan` in-process) keeps the default.
+    gc.disable()
     sys.exit(run())
 
 

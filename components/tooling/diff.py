@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from components.config.loader import load_stack_yaml
 from components.conventions import CONFIG_NAMESPACE, SECRET_MASK
 from components.tooling import diff_git
 from components.tooling.diff_git import DiffInputError, OperationalFailure
@@ -134,7 +135,7 @@ def _plan_both(base: Side, head: Side, stack: str) -> tuple[dict[str, Any] | Non
 
 def _config(path: Path) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(path.read_text()) if path.is_file() else None
+        doc = load_stack_yaml(path.read_text()) if path.is_file() else None
     except yaml.YAMLError:
         return {}
     config = doc.get("config") if isinstance(doc, dict) else None

@@ -29,6 +29,7 @@ FREE_TYPES = frozenset(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
         "aws:s3/bucketLogging:BucketLogging",
+        "aws:s3/bucketNotification:BucketNotification",
         "aws:iam/role:Role",
         "aws:iam/policy:Policy",
         "aws:iam/rolePolicy:RolePolicy",

@@ -14,6 +14,7 @@ from policies.rules import (
     k8s,
     placement,
     protection,
+    release,
     residency,
     residency_more,
     s3,
@@ -21,7 +22,7 @@ from policies.rules import (
 )
 from policies.rules.base import Enforcement, Finding, ResourceView, Rule
 
-_FAMILY_ORDER = ("ENC", "RES", "BUD", "SEC", "IAM", "TAG", "K8S", "DATA")
+_FAMILY_ORDER = ("ENC", "RES", "BUD", "SEC", "IAM", "TAG", "K8S", "REL", "DATA")
 
 RULES: tuple[Rule, ...] = tuple(
     sorted(
@@ -37,6 +38,7 @@ RULES: tuple[Rule, ...] = tuple(
             tags.RULE,
             *k8s.RULES,
             *protection.RULES,
+            *release.RULES,
         ),
         key=lambda r: (_FAMILY_ORDER.index(r.id.split("-")[1]), r.id),
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from components import conventions as c
+from components.releases import served_releases
 from policies.rules.base import Finding, ResourceView, Rule, is_unknown
 from policies.rules.helpers import WORKLOAD_TYPES, everywhere, k8s_name, k8s_namespace, pod_spec, pod_template_metadata
 
@@ -30,7 +31,7 @@ def _facts(cfg: Any) -> dict[str, Any]:
             "burstToCloud": m.burst_to_cloud,
             "externalFallback": m.external_fallback,
         }
-        for m in (cfg.serving.models if cfg.serving else [])
+        for m in (r.model for r in served_releases(cfg.serving.models if cfg.serving else []))
     ]
     vs = cfg.vector_store
     return {

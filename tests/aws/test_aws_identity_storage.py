@@ -43,7 +43,9 @@ def test_every_bucket_is_sse_kms_with_the_stack_key_versioned_private_and_tls_on
     sp = stacks[stack]
     key_arn = sp.key_arn(f"{stack}-storage-key")
     buckets = sp.of_type("aws:s3/bucket:Bucket")
-    assert len(buckets) == len(sp.config.storage.buckets)
+    # A zoned datasets storage is three buckets (raw, curated = the datasets bucket, quarantine).
+    zones = 2 if sp.config.storage.data_zones is not None else 0
+    assert len(buckets) == len(sp.config.storage.buckets) + zones
     for bucket in buckets:
         kids = {r["type"].rsplit(":", 1)[-1]: r["inputs"] for r in sp.children(bucket)}
         (rule,) = kids["BucketServerSideEncryptionConfiguration"]["rules"]
@@ -73,7 +75,8 @@ def test_the_audit_trail_writes_to_the_logs_bucket_with_the_stack_key(stacks: di
     # S3 data events of every data bucket: the access log of the buckets.
     data = next(s for s in trail["inputs"]["advancedEventSelectors"] if s["name"] == "data bucket object access")
     arns = next(f for f in data["fieldSelectors"] if f["field"] == "resources.ARN")["startsWiths"]
-    assert len(arns) == len(sp.config.storage.buckets) - 1 and not any(logs["name"] in a for a in arns)
+    zones = 2 if sp.config.storage.data_zones is not None else 0
+    assert len(arns) == len(sp.config.storage.buckets) - 1 + zones and not any(logs["name"] in a for a in arns)
 
 
 @pytest.mark.parametrize("stack", ["dev", "lab", "prod-eu"])
@@ -108,9 +111,11 @@ def test_the_no_resource_level_list_holds_only_describe_actions() -> None:
 
 
 def test_workload_roles_reach_only_their_named_buckets(prod: StackPlan) -> None:
+    # `datasets` is the curated zone: workloads never reach raw or quarantine.
     buckets = {
         b["inputs"]["tags"]["purpose"]: f"arn:aws:s3:::{b['name']}-xxxxxxx"
         for b in prod.of_type("aws:s3/bucket:Bucket")
+        if b["inputs"]["tags"].get("zone") in (None, "curated")
     }
     for name, wl in prod.config.cloud.eks.workloads.items():
         policy = prod.policy(prod.named(f"prod-eu-workloads-{name}-policy"))
@@ -159,7 +164,8 @@ def test_iam_roles_anywhere_replaces_the_activation(tmp_path) -> None:
 def test_stateful_resources_protected_and_retained_exactly_in_prod(stacks: dict[str, StackPlan], stack: str) -> None:
     sp = stacks[stack]
     stateful = sp.of_type("aws:kms/key:Key") + sp.of_type("aws:s3/bucket:Bucket")
-    assert len(sp.of_type("aws:kms/key:Key")) == 2  # data key + notifications key
+    # data key + notifications key (+ the raw dataset events key of a zoned datasets storage)
+    assert len(sp.of_type("aws:kms/key:Key")) == 2 + (sp.config.storage.data_zones is not None)
     expected = sp.config.is_prod
     assert all(r["protect"] is expected and r["retainOnDelete"] is expected for r in stateful)
     for key in sp.of_type("aws:kms/key:Key"):

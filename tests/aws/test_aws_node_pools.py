@@ -128,7 +128,7 @@ def test_priority_expander_prefers_spot_and_uses_the_floor_last(prod: StackPlan)
 
 
 def test_spot_interruptions_reach_an_encrypted_queue(prod: StackPlan) -> None:
-    (queue,) = prod.of_type("aws:sqs/queue:Queue")
+    (queue,) = [q for q in prod.of_type("aws:sqs/queue:Queue") if prod.component_of(q)["type"].endswith(":NodePools")]
     assert queue["inputs"]["kmsMasterKeyId"] == prod.key_arn("prod-eu-budgets-key")
     rules = [r for r in prod.of_type("aws:cloudwatch/eventRule:EventRule") if "eventPattern" in r["inputs"]]
     kinds = {json.loads(r["inputs"]["eventPattern"])["detail-type"][0] for r in rules}

@@ -47,7 +47,8 @@ def test_added_model_and_bucket_list_exact_created_resources_and_cost_delta(proj
     def edit(cfg: dict) -> None:
         model = dict(cfg["ai-factory:serving"]["models"][0], name=model_name)
         cfg["ai-factory:serving"]["models"].append(model)
-        cfg["ai-factory:storage"]["buckets"]["datasets"] = {"dataClass": "internal"}
+        # Not datasets: a datasets bucket brings its data zones (three buckets, roles, a queue).
+        cfg["ai-factory:storage"]["buckets"]["vector-snapshots"] = {"dataClass": "internal"}
 
     project.edit_stack(STACK, edit)
     rep = project.report(STACK)
@@ -57,18 +58,18 @@ def test_added_model_and_bucket_list_exact_created_resources_and_cost_delta(proj
     expected = {r["urn"] for r in head_plan["resources"]} - {r["urn"] for r in base_plan["resources"]}
     created = _by_op(rep.doc, "create")
     assert {r["urn"] for r in created} == expected
-    bucket = {r["name"] for r in created if r["name"].startswith("dev-storage-datasets")}
+    bucket = {r["name"] for r in created if r["name"].startswith("dev-storage-vector-snapshots")}
     model = {r["name"] for r in created if model_name in r["name"]}
     assert bucket | model == {r["name"] for r in created}, "only the model's and the bucket's resources are new"
     # Today's storage component: the bucket and its six configuration resources.
     assert bucket == {
-        "dev-storage-datasets",
-        "dev-storage-datasets-sse",
-        "dev-storage-datasets-versioning",
-        "dev-storage-datasets-public-access",
-        "dev-storage-datasets-ownership",
-        "dev-storage-datasets-tls-only",
-        "dev-storage-datasets-lifecycle",
+        "dev-storage-vector-snapshots",
+        "dev-storage-vector-snapshots-sse",
+        "dev-storage-vector-snapshots-versioning",
+        "dev-storage-vector-snapshots-public-access",
+        "dev-storage-vector-snapshots-ownership",
+        "dev-storage-vector-snapshots-tls-only",
+        "dev-storage-vector-snapshots-lifecycle",
     }
     assert model, "the serving component registers objects per model"
     assert {r["component"] for r in created if r["name"] in bucket} == {"dev-storage"}
@@ -82,11 +83,18 @@ def test_added_model_and_bucket_list_exact_created_resources_and_cost_delta(proj
     assert cost["assumptions"] == head_plan["cost"]["assumptions"]
 
     first = rep.markdown.splitlines()[0]
+    # dev copies an unapproved entry: the release gate's advisory findings (AIF-REL-001) are new.
     assert re.match(
-        rf"### {STACK}: \+{len(expected)} ~\d+ −0, replacements: 0, monthly [+−]\$[\d,]+ \(worst case [+−]\$[\d,]+\)$",
+        rf"### {STACK}: \+{len(expected)} ~\d+ −0, replacements: 0, monthly [+−]\$[\d,]+ \(worst case [+−]\$[\d,]+\)"
+        ", 2 new advisory findings$",
         first,
     )
-    assert "**dev-storage-datasets-lifecycle**" in rep.markdown
+    assert sorted((f["policy"], f["enforcement"]) for f in rep.doc["findings"]["new"]) == [
+        ("AIF-REL-001", "advisory"),
+        ("AIF-REL-001", "advisory"),
+    ]
+    assert all(model_name in f["urn"] for f in rep.doc["findings"]["new"])
+    assert "**dev-storage-vector-snapshots-lifecycle**" in rep.markdown
 
 
 def test_usage_change_shows_cost_delta_by_component_and_trips_the_guard(project) -> None:

@@ -138,7 +138,9 @@ def test_every_helm_release_is_pinned(stack: str, plans) -> None:
 def test_hybrid_nodes_get_cilium_over_the_site_pod_networks(plans) -> None:
     plan = plans["prod-eu"]
     cilium = next(
-        r["inputs"] for r in plan.resources if r["type"] == "kubernetes:helm.sh/v3:Release" and r["inputs"]["chart"] == "cilium"
+        r["inputs"]
+        for r in plan.resources
+        if r["type"] == "kubernetes:helm.sh/v3:Release" and r["inputs"]["chart"] == "cilium"
     )
     assert cilium["namespace"] == "kube-system"
     values = cilium["values"]

@@ -12,6 +12,7 @@ from support import REFERENCE_STACKS, stack_doc
 from components import conventions as c
 from components.config.models import FactoryConfig, Place, ServingTier
 from components.k8s.placement import allowed_places, model_placement, vector_store_placement
+from components.releases import served_releases
 
 
 def _deployments(plan) -> dict[str, dict]:
@@ -45,10 +46,15 @@ def _cloud_forbidden(cfg: FactoryConfig, classes: list[str], key: str = "process
     return Place.CLOUD not in allowed_places(cfg, classes, key)
 
 
+def _servers(cfg: FactoryConfig) -> list:
+    """Every model server: the catalog's stable releases and their candidates under canary."""
+    return [r.model for r in served_releases(cfg.serving.models)]
+
+
 @pytest.mark.parametrize("stack", REFERENCE_STACKS)
 def test_every_catalog_model_has_a_deployment(stack: str, plans) -> None:
     plan = plans[stack]
-    assert set(_deployments(plan)) == {m.name for m in plan.config.serving.models}
+    assert set(_deployments(plan)) == {m.name for m in _servers(plan.config)}
 
 
 @pytest.mark.parametrize("stack", REFERENCE_STACKS)
@@ -56,7 +62,7 @@ def test_models_whose_data_may_not_reach_the_cloud_are_pinned_on_prem(stack: str
     plan = plans[stack]
     cfg = plan.config
     deps = _deployments(plan)
-    for m in cfg.serving.models:
+    for m in _servers(cfg):
         pod = deps[m.name]["spec"]["template"]["spec"]
         if _cloud_forbidden(cfg, m.data_classes):
             assert _required_locations(pod) == [[c.LOCATION_ON_PREM]], m.name
@@ -69,7 +75,7 @@ def test_burst_tolerations_only_where_allowed(stack: str, plans) -> None:
     plan = plans[stack]
     cfg = plan.config
     deps = _deployments(plan)
-    for m in cfg.serving.models:
+    for m in _servers(cfg):
         pod = deps[m.name]["spec"]["template"]["spec"]
         allowed = cfg.has_eks and (
             cfg.on_prem is None or (m.burst_to_cloud and not _cloud_forbidden(cfg, m.data_classes))
@@ -97,7 +103,7 @@ def test_restricted_vector_store_lands_only_on_prem(stack: str, plans) -> None:
 @pytest.mark.parametrize("stack", REFERENCE_STACKS)
 def test_scale_to_zero_only_for_non_critical_tiers(stack: str, plans) -> None:
     plan = plans[stack]
-    tiers = {m.name: m.tier for m in plan.config.serving.models}
+    tiers = {m.name: m.tier for m in _servers(plan.config)}
     scalers = [r["inputs"] for r in plan.resources if r["type"] == "kubernetes:keda.sh/v1alpha1:ScaledObject"]
     assert len(scalers) == len(tiers)
     seen_zero = False

@@ -69,7 +69,10 @@ def test_every_catalog_model_is_reachable_through_the_router(stack: str, litellm
     assert {m.name for m in cfg.serving.models} <= names
     for m in cfg.serving.models:
         deployment = router.get_available_deployment(model=m.name)
-        assert deployment["litellm_params"]["api_base"].startswith(f"http://vllm-{m.name}.")
+        # The group's stable release, or its candidate (its own service).
+        assert deployment["litellm_params"]["api_base"].startswith(
+            (f"http://vllm-{m.name}.", f"http://vllm-{m.name}-candidate.")
+        )
     # Tier aliases resolve to a catalog model.
     for alias, target in router_config(cfg)["router_settings"]["model_group_alias"].items():
         assert alias.startswith("auto-") and target in names

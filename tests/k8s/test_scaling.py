@@ -19,20 +19,23 @@ RESOURCES_PER_MODEL = 4
 """Deployment, Service, PodDisruptionBudget, ScaledObject."""
 
 
-def _config(models: int) -> FactoryConfig:
+def _config(models: int, candidates: int = 0) -> FactoryConfig:
     doc = stack_doc("prod-eu")["config"]
     template = next(m for m in doc["ai-factory:serving"]["models"] if m["name"] == "qwen25-7b")
+    candidate = template.pop("candidate")
     catalog = []
     for i in range(models):
         m = copy.deepcopy(template)
         m["name"] = f"model-{i:03d}"
+        if i < candidates:
+            m["candidate"] = copy.deepcopy(candidate)
         catalog.append(m)
     doc["ai-factory:serving"]["models"] = catalog
     return FactoryConfig.model_validate({k.split(":", 1)[1]: v for k, v in doc.items()})
 
 
-def _platform_registrations(models: int) -> list:
-    cfg = _config(models)
+def _platform_registrations(models: int, candidates: int = 0) -> list:
+    cfg = _config(models, candidates)
 
     def program() -> None:
         provider = k8s.Provider("test-k8s", kubeconfig="offline")
@@ -62,6 +65,19 @@ def test_each_model_adds_a_constant_small_number_of_resources() -> None:
             "kubernetes:core/v1:Service": 8,
             "kubernetes:policy/v1:PodDisruptionBudget": 8,
             "kubernetes:keda.sh/v1alpha1:ScaledObject": 8,
+        }
+    )
+
+
+def test_a_candidate_adds_its_own_four_serving_objects() -> None:
+    plain, canary = _platform_registrations(2), _platform_registrations(2, candidates=1)
+    delta = Counter(r.type for r in canary) - Counter(r.type for r in plain)
+    assert delta == Counter(
+        {
+            "kubernetes:apps/v1:Deployment": 1,
+            "kubernetes:core/v1:Service": 1,
+            "kubernetes:policy/v1:PodDisruptionBudget": 1,
+            "kubernetes:keda.sh/v1alpha1:ScaledObject": 1,
         }
     )
 

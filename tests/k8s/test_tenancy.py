@@ -6,6 +6,7 @@ import pytest
 from support import REFERENCE_STACKS
 
 from components import conventions as c
+from components.releases import served_releases
 
 
 def _of(plan, kind: str) -> list[dict]:
@@ -30,7 +31,9 @@ def test_namespaces_enforce_pod_security(stack: str, plans) -> None:
 def test_gpu_quota_covers_the_catalog_at_max_replicas(stack: str, plans) -> None:
     plan = plans[stack]
     quotas = {q["metadata"]["namespace"]: q["spec"]["hard"] for q in _of(plan, "ResourceQuota")}
-    serving = sum(m.max_replicas * m.gpus_per_replica for m in plan.config.serving.models)
+    # Stable releases and candidates under canary alike.
+    servers = [r.model for r in served_releases(plan.config.serving.models)]
+    serving = sum(m.max_replicas * m.gpus_per_replica for m in servers)
     assert quotas[c.NAMESPACE_SERVING][f"requests.{c.GPU_RESOURCE}"] == str(serving)
     assert quotas[c.NAMESPACE_BATCH][f"requests.{c.GPU_RESOURCE}"] == str(plan.config.kubernetes.batch_gpu_quota)
     for team, spec in plan.config.kubernetes.teams.items():

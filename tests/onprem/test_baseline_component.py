@@ -12,11 +12,15 @@ from components.config import ConfigError, load_stack
 from components.config.secrets import SECRETS_BY_KEY, parse_json_secret
 from components.inventory import inventory
 from components.onprem.ansible_run import content_hash, host_inventory, host_vars, vars_hash
-from components.onprem.credentials import role_vars
+from components.onprem.credentials import role_vars, ssm_role_vars
 from components.onprem.gpu_server import GpuServerProvider
 from components.tooling.plan import make_plan
 
 GPU_SERVER = "pulumi-python:dynamic/onprem:GpuServer"
+ACTIVATION_URN = (
+    "urn:pulumi:prod-eu::ai-factory::ai-factory:aws:HybridNodeIdentity$aws:ssm/activation:Activation"
+    "::prod-eu-hybrid-nodes-activation"
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +38,14 @@ def test_prod_eu_has_exactly_one_baseline_resource_per_server(prod_plan) -> None
 def test_batches_chain_so_a_failed_batch_stops_the_rollout(prod_plan) -> None:
     servers = {r["name"]: r for r in prod_plan.resources if r["type"] == GPU_SERVER}
     names = sorted(servers)
-    assert servers[names[0]]["dependencies"] == []
+    # The first batch waits for the cluster side (test_hybrid_servers_join_…); each later batch
+    # waits for exactly the one before it.
+    assert not any(d.endswith(GPU_SERVER + "::" + n) for n in names for d in servers[names[0]]["dependencies"])
     for prev, cur in itertools.pairwise(names):
-        assert servers[cur]["dependencies"] == [servers[prev]["urn"]]
+        # Besides its input (the join variables come from the SSM activation), only the previous batch.
+        servers_before = [d for d in servers[cur]["dependencies"] if GPU_SERVER in d]
+        assert servers_before == [servers[prev]["urn"]]
+        assert [d for d in servers[cur]["dependencies"] if GPU_SERVER not in d] == [ACTIVATION_URN]
 
 
 def test_batch_size_two_runs_pairs_in_parallel(write_stack) -> None:
@@ -45,8 +54,9 @@ def test_batch_size_two_runs_pairs_in_parallel(write_stack) -> None:
     plan = make_plan("pairs", write_stack("pairs", doc))
     deps = {r["name"].rsplit("-", 1)[-1]: r["dependencies"] for r in plan.resources if r["type"] == GPU_SERVER}
     urn = {r["name"].rsplit("-", 1)[-1]: r["urn"] for r in plan.resources if r["type"] == GPU_SERVER}
-    assert deps["01"] == deps["02"] == []
-    assert deps["03"] == deps["04"] == sorted([urn["01"], urn["02"]])
+    # The first pair waits for the same cluster-side prerequisites, never for a server.
+    assert deps["01"] == deps["02"] and not set(deps["01"]) & set(urn.values())
+    assert deps["03"] == deps["04"] == sorted([urn["01"], urn["02"], ACTIVATION_URN.replace(":prod-eu::", ":pairs::")])
 
 
 def test_server_inputs_hash_roles_and_host_vars_and_hide_secrets(prod_plan) -> None:
@@ -89,12 +99,12 @@ def test_provider_diff_names_what_changed() -> None:
 
 
 def test_malformed_join_secret_names_the_key_never_the_value() -> None:
-    spec = SECRETS_BY_KEY["hybridSsmActivation"]
+    spec = SECRETS_BY_KEY["kubeadmJoin"]
     with pytest.raises(ConfigError) as err:
-        parse_json_secret(spec, '{"activationId": "x", "activationCode": ""}')
+        parse_json_secret(spec, '{"token": "x", "caCertHash": ""}')
     assert str(err.value) == (
-        "ai-factory:hybridSsmActivation: secret is not a JSON object with the required fields "
-        '(allowed: {"activationId": "…", "activationCode": "…"})'
+        "ai-factory:kubeadmJoin: secret is not a JSON object with the required fields "
+        '(allowed: {"token": "…", "caCertHash": "…"})'
     )
     with pytest.raises(ConfigError) as err:
         parse_json_secret(spec, "not json S3CR3T")
@@ -112,7 +122,7 @@ def test_lab_servers_join_with_kubeadm_credentials() -> None:
 
 def test_join_secrets_become_the_k8s_node_role_variables() -> None:
     """The names the k8s_node role reads (ansible/roles/k8s_node/meta/argument_specs.yml)."""
-    assert json.loads(role_vars("hybridSsmActivation", '{"activationId": "id-1", "activationCode": "code-1"}')) == {
+    assert json.loads(ssm_role_vars("id-1", "code-1")) == {
         "k8s_node_ssm_activation_id": "id-1",
         "k8s_node_ssm_activation_code": "code-1",
     }
@@ -132,3 +142,41 @@ def test_join_secrets_become_the_k8s_node_role_variables() -> None:
 
 def test_cloud_only_stack_has_no_baseline() -> None:
     assert not [r for r in make_plan("dev").resources if r["type"] == GPU_SERVER]
+
+
+def test_hybrid_servers_join_with_the_stacks_own_activation_after_the_cluster_is_ready() -> None:
+    """prod-eu: no activation secret; the first batch waits for the cluster, its add-ons, the hybrid
+    identity and the network, and every server's join variables come from the SSM activation."""
+    import components.tooling.plan as plan_module
+
+    captured: list = []
+    real = plan_module.run_under_mocks
+    plan_module.run_under_mocks = lambda *a, **k: captured.append(real(*a, **k)) or captured[-1]
+    try:
+        plan_module.make_plan("prod-eu")
+    finally:
+        plan_module.run_under_mocks = real
+    regs = captured[0]
+    by_urn = {r.urn: r for r in regs}
+    servers = [r for r in regs if r.type == GPU_SERVER]
+    activation = next(r for r in regs if r.type == "aws:ssm/activation:Activation")
+    assert activation.name == "prod-eu-hybrid-nodes-activation"
+    for server in servers:
+        assert server.property_dependencies["secretVars"] == (activation.urn,), server.name
+    first = next(r for r in servers if r.name.endswith("fra1-gpu-01"))
+    # depends_on a component means every resource in it (the engine expands components).
+    waits_for = {by_urn[u].name for u in first.dependencies}
+    assert {
+        "prod-eu-cluster-eks",
+        "prod-eu-cluster-vpc-cni",
+        "prod-eu-cluster-kube-proxy",
+        "prod-eu-cluster-coredns",
+        "prod-eu-cluster-eks-pod-identity-agent",
+        "prod-eu-hybrid-nodes-role",
+        "prod-eu-hybrid-nodes-activation",
+    } <= waits_for
+    waited_types = {by_urn[u].type for u in first.dependencies}
+    assert {"aws:ec2/vpnConnection:VpnConnection", "aws:eks/accessEntry:AccessEntry"} <= waited_types
+    assert GPU_SERVER not in waited_types
+    second = next(r for r in servers if r.name.endswith("fra1-gpu-02"))
+    assert {by_urn[u].name for u in second.dependencies} == {first.name, activation.name}

@@ -70,7 +70,6 @@ def test_missing_secrets_are_listed_together_and_nothing_is_registered(monitors)
         _run(_config(stack_doc("prod-eu")), [])
     assert [p.path for p in err.value.problems] == [
         "ai-factory:onPremSshPrivateKey",
-        "ai-factory:hybridSsmActivation",
         "ai-factory:externalApiKey",
         "ai-factory:routerMasterKey",
     ]

@@ -28,7 +28,7 @@ def test_every_rule_is_documented_with_its_fields() -> None:
     text = render_markdown()
     assert len(RULES) >= 30
     for rule in RULES:
-        assert re.fullmatch(r"AIF-(ENC|RES|BUD|SEC|IAM|TAG|K8S|DATA)-\d{3}", rule.id)
+        assert re.fullmatch(r"AIF-(ENC|RES|BUD|SEC|IAM|TAG|K8S|REL|DATA)-\d{3}", rule.id)
         assert rule.id.split("-")[1] in FAMILIES
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
         assert set(rule.enforcement) == {"dev", "staging", "prod"}
