@@ -432,6 +432,53 @@ class StorageConfig(Model):
 
 
 # -------------------------------------------------------------------------- vector store
+CronSchedule = Annotated[
+    str,
+    StringConstraints(pattern=r"^(@(hourly|daily|weekly|monthly|yearly)|([0-9A-Za-z*/,?-]+ ){4}[0-9A-Za-z*/,?-]+)$"),
+]
+"""Five-field cron expression (minute hour day-of-month month day-of-week) or @daily …, evaluated in UTC."""
+HttpsEndpoint = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?/?$")]
+"""Base URL of an S3-compatible store: https://host[:port], no path."""
+S3BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+K8sName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+"""Name of a Kubernetes object (RFC 1123 label, at most 63 characters)."""
+
+
+class SnapshotTarget(Model):
+    """Where the snapshot job writes; which fields apply depends on `kind` (checked in semantics.py)."""
+
+    kind: Literal["s3-bucket", "on-site-s3"]
+    """s3-bucket: the stack's vector-snapshots bucket (AWS, SSE-KMS with the stack key; only for a data class whose
+    residency storage includes cloud); on-site-s3: an S3-compatible store on the site (MinIO, Ceph RGW …)."""
+    service_account: K8sName = "qdrant-snapshots"
+    """Service account the job runs as (in the vector store's namespace). s3-bucket: a cloud.eks.workloads entry
+    binds it with `vector-snapshots: read-write` (EKS Pod Identity); there is no other credential."""
+    endpoint: HttpsEndpoint | None = None
+    """on-site-s3: the store's HTTPS endpoint, e.g. https://s3.fra1.example.internal."""
+    bucket: S3BucketName | None = None
+    """on-site-s3: the bucket on the store (created on site)."""
+    credentials_secret: K8sName | None = None
+    """on-site-s3: Secret in the vector store's namespace holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+    created on site (its values are never in config or state)."""
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")] | None = None
+    """on-site-s3: signing region the store expects; none: us-east-1 (MinIO's and RGW's default)."""
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    """on-site-s3: server-side encryption requested per upload (only if the store has a KMS configured);
+    none: the store's own encryption at rest."""
+    ca_config_map: K8sName | None = None
+    """on-site-s3: ConfigMap in the vector store's namespace whose `ca.crt` is the CA of the endpoint's
+    certificate (a site CA); none: the image's public CA bundle."""
+
+
+class VectorSnapshots(Model):
+    schedule: CronSchedule = "0 2 * * *"
+    """When the snapshot job runs (cron, UTC)."""
+    target: SnapshotTarget
+    """Object store the snapshots are uploaded to."""
+    keep_last: Annotated[int, Field(ge=1)] = 7
+    """Snapshots kept at the target per collection and Qdrant node; older ones are deleted after a verified upload."""
+
+
 class VectorStoreConfig(Model):
     engine: Literal["qdrant"] = "qdrant"
     data_class: DnsLabel
@@ -444,6 +491,8 @@ class VectorStoreConfig(Model):
     """CPU request (and limit) per replica."""
     memory: Annotated[str, StringConstraints(pattern=r"^\d+(Mi|Gi)$")] = "8Gi"
     """Memory request and limit per replica."""
+    snapshots: VectorSnapshots | None = None
+    """Scheduled snapshots of every collection to an object store (required in tier prod); none: no backups."""
 
 
 # ------------------------------------------------------------------------------- serving

@@ -26,6 +26,7 @@ from components.conventions import (
     CA_NAMESPACE,
     CA_SERVICE_ACCOUNT,
     CANDIDATE_SUFFIX,
+    NAMESPACE_VECTOR,
     NTH_NAMESPACE,
     NTH_SERVICE_ACCOUNT,
 )
@@ -448,6 +449,81 @@ def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
             _p("vectorStore.dataClass"),
             f"no place in this stack may store data class '{vs.data_class}'",
             "an on-prem site for on-prem data, or cloud.eks for cloud-storable data",
+        )
+    # Snapshots: a copy of the store's data, under the same residency as the store itself.
+    snap = vs.snapshots
+    if snap is None:
+        if cfg.is_prod:
+            yield Problem(
+                _p("vectorStore.snapshots"),
+                "the vector store needs snapshots in tier prod",
+                "{target: {kind: on-site-s3, endpoint, bucket, credentialsSecret}} or {target: {kind: s3-bucket}}",
+            )
+        return
+    target, base = snap.target, "vectorStore.snapshots.target"
+    on_site_fields = {
+        "endpoint": ("the store's endpoint", "an https:// URL"),
+        "bucket": ("the bucket on the store", "a bucket name"),
+        "credentialsSecret": (
+            "the Secret holding the store's access key",
+            f"the name of a Secret in {NAMESPACE_VECTOR} with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+    }
+    set_fields = target.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+    if target.kind == "on-site-s3":
+        if cfg.on_prem is None:
+            yield Problem(
+                _p(f"{base}.kind"), "on-site-s3 needs an on-prem site (onPrem)", "s3-bucket, or configure onPrem"
+            )
+        for alias, (what, allowed) in on_site_fields.items():
+            if alias not in set_fields:
+                yield Problem(_p(f"{base}.{alias}"), f"on-site-s3 needs {what}", allowed)
+        return
+    for alias in ("endpoint", "bucket", "credentialsSecret", "region", "serverSideEncryption", "caConfigMap"):
+        if alias in set_fields:
+            yield Problem(_p(f"{base}.{alias}"), "applies to on-site-s3 only", "remove it")
+    if Place.CLOUD not in policy.storage:
+        yield Problem(
+            _p(f"{base}.kind"),
+            f"data class '{vs.data_class}' may not be stored in the cloud, so its snapshots may not go to the "
+            "vector-snapshots bucket",
+            "on-site-s3" if cfg.on_prem is not None else "a data class whose residency storage includes cloud",
+        )
+        return
+    buckets = cfg.storage.buckets if cfg.storage is not None else {}
+    bucket = buckets.get(BucketPurpose.VECTOR_SNAPSHOTS)
+    if bucket is None:
+        yield Problem(
+            _p(f"{base}.kind"),
+            "the stack has no vector-snapshots bucket",
+            "add storage.buckets.vector-snapshots, or on-site-s3",
+        )
+    elif bucket.data_class != vs.data_class:
+        yield Problem(
+            _p("storage.buckets.vector-snapshots.dataClass"),
+            f"the bucket holds the vector store's snapshots, of data class '{vs.data_class}'",
+            vs.data_class,
+        )
+    if cfg.cloud is None or cfg.cloud.eks is None:
+        yield Problem(
+            _p(f"{base}.kind"),
+            "the vector-snapshots bucket is written through EKS Pod Identity and this stack has no cloud.eks",
+            "on-site-s3, or configure cloud.eks",
+        )
+        return
+    sa = target.service_account
+    bound = any(
+        wl.namespace == NAMESPACE_VECTOR
+        and wl.service_account == sa
+        and wl.buckets.get(BucketPurpose.VECTOR_SNAPSHOTS) == "read-write"
+        for wl in cfg.cloud.eks.workloads.values()
+    )
+    if not bound:
+        yield Problem(
+            _p(f"{base}.serviceAccount"),
+            f"no cloud.eks.workloads entry binds {NAMESPACE_VECTOR}/{sa} with vector-snapshots: read-write",
+            f"a workload {{namespace: {NAMESPACE_VECTOR}, serviceAccount: {sa}, "
+            "buckets: {vector-snapshots: read-write}}",
         )
 
 

@@ -49,6 +49,10 @@ class Alert:
         }
 
 
+SNAPSHOT_CRONJOB = "qdrant-snapshots"
+"""components/k8s/vector_snapshots.NAME (not imported: that module pulls in the Kubernetes SDK)."""
+SNAPSHOT_STALE_HOURS = 36
+"""A daily schedule missed once (plus its run time) before the missing-snapshot alert pages."""
 CANARY_WINDOW = "10m"
 CANARY_MIN_RPS = 0.05
 """Below this request rate (3/min) the candidate's ratios are noise: no alert."""
@@ -186,6 +190,29 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
                 "15m",
                 "warning",
                 f"Cloud burst uses all {cfg.cloud.eks.burst.max_gpus} GPUs it may: requests now queue",
+            )
+        )
+    vs = cfg.vector_store
+    if vs is not None and vs.snapshots is not None:
+        # The CronJob of components/k8s/vector_snapshots.py (kube-state-metrics' job and cronjob series).
+        job = f'namespace="{c.NAMESPACE_VECTOR}",job_name=~"{SNAPSHOT_CRONJOB}-.*"'
+        serving.append(
+            Alert(
+                "VectorSnapshotFailed",
+                f"max by (namespace, job_name) (kube_job_status_failed{{{job}}}) > 0",
+                "0m",
+                "warning",
+                "Vector store snapshot run {{ $labels.job_name }} failed: a collection or node was not backed up",
+            )
+        )
+        serving.append(
+            Alert(
+                "VectorSnapshotMissing",
+                f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{c.NAMESPACE_VECTOR}",'
+                f'cronjob="{SNAPSHOT_CRONJOB}"}}) > {SNAPSHOT_STALE_HOURS * 3600}',
+                "30m",
+                "critical",
+                f"No successful vector store snapshot for more than {SNAPSHOT_STALE_HOURS} hours",
             )
         )
     groups = [

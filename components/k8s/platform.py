@@ -38,6 +38,8 @@ class PlatformArgs:
     """Pulumi secrets (routerMasterKey, externalApiKey) as secret Outputs."""
     storage_key_arn: pulumi.Input[str] | None = None
     """Stack KMS key for the cloud StorageClass (EKS stacks)."""
+    snapshots_bucket: pulumi.Input[str] | None = None
+    """The stack's vector-snapshots bucket (vectorStore.snapshots.target kind s3-bucket)."""
 
 
 def hybrid_cni_needed(cfg: FactoryConfig) -> bool:
@@ -119,7 +121,9 @@ class Platform(pulumi.ComponentResource):
         )
         self.observability = Observability(f"{name}-observability", ctx, after_ns)
         if cfg.vector_store is not None:
-            self.vector_store = VectorStore(f"{name}-vector-store", ctx, after_ns)
+            self.vector_store = VectorStore(
+                f"{name}-vector-store", ctx, after_ns, snapshots_bucket=args.snapshots_bucket
+            )
         if cfg.serving is not None:
             after_operators = pulumi.ResourceOptions(
                 parent=self, depends_on=[self.tenancy, self.keda, self.observability]

@@ -4,6 +4,7 @@ A typed StatefulSet (not the Qdrant chart) because its placement and volumes are
 residency policy must see. With an on-prem site the store always lives on-prem (its data
 does not move); `restricted` data is *required* onto on-prem nodes. PVCs survive deletion and
 scale-down (retention policy Retain) and the StatefulSet is protected in production.
+`vectorStore.snapshots` adds the backup CronJob (vector_snapshots.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import vector_store_on_prem, vector_store_placement
 from components.k8s.tenancy import QDRANT_POD
+from components.k8s.vector_snapshots import VectorSnapshotJob
 
 NAME = "qdrant"
 HEADLESS = "qdrant-headless"
@@ -105,7 +107,15 @@ def statefulset_spec(cfg: FactoryConfig, image: pulumi.Input[str], labels: dict[
 
 
 class VectorStore(pulumi.ComponentResource):
-    def __init__(self, name: str, ctx: PlatformContext, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        snapshots_bucket: pulumi.Input[str] | None = None,
+    ) -> None:
+        """`snapshots_bucket`: name of the stack's vector-snapshots bucket (needed by an s3-bucket snapshot target)."""
         super().__init__(c.type_token("k8s", "VectorStore"), name, {}, opts)
         cfg = ctx.config
         vs = cfg.vector_store
@@ -161,4 +171,8 @@ class VectorStore(pulumi.ComponentResource):
             spec=statefulset_spec(cfg, ctx.image(images.QDRANT), labels),
             opts=ctx.opts(self, depends_on=deps, protect=cfg.is_prod, retain_on_delete=cfg.is_prod),
         )
+        if vs.snapshots is not None:
+            self.snapshots = VectorSnapshotJob(
+                f"{name}-snapshots", ctx, snapshots_bucket, pulumi.ResourceOptions(parent=self)
+            )
         self.register_outputs({})

@@ -110,6 +110,11 @@ def platform_for(factory: Factory) -> Platform | None:
             models_bucket=bucket,
             secrets=factory.secrets,
             storage_key_arn=storage.key.arn if storage is not None else None,
+            snapshots_bucket=(
+                storage.buckets[BucketPurpose.VECTOR_SNAPSHOTS].bucket
+                if storage is not None and BucketPurpose.VECTOR_SNAPSHOTS in storage.buckets
+                else None
+            ),
         ),
         opts=pulumi.ResourceOptions(depends_on=after) if after else None,
     )
