@@ -1,7 +1,9 @@
 """Pinned Helm charts of the third-party stacks (each a `helm.v3.Release`, PULUMI-OFFLINE.md).
 
 Versions were read from the projects' own release records (chart index / release pages);
-bump them here, never inline.
+bump them here, never inline. Every value key the platform sets is checked against the chart's own
+values.yaml keys in tests/k8s/chart_values/<chart>.json (test_chart_values.py): regenerate that
+fixture with tests/k8s/chart_values/extract.py from `helm show values` at the new version on a bump.
 """
 
 from __future__ import annotations

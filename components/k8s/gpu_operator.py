@@ -18,6 +18,7 @@ from components import conventions as c
 from components.config.models import FactoryConfig, GpuSharing
 from components.k8s import charts
 from components.k8s.context import PlatformContext
+from components.k8s.placement import system_tolerations
 
 DEVICE_PLUGIN_CONFIGMAP = "aif-device-plugin-config"
 DEFAULT_CONFIG = "default"
@@ -79,6 +80,13 @@ def default_mig_profile(cfg: FactoryConfig) -> str:
     return "all-disabled"
 
 
+CONTROL_PLANE_TOLERATIONS: list[dict[str, Any]] = [
+    {"key": "node-role.kubernetes.io/master", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+    {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+]
+"""The gpu-operator chart's default `operator.tolerations` (its values.yaml), kept when we add ours."""
+
+
 def operator_values(cfg: FactoryConfig, registry: pulumi.Input[str] = "") -> dict[str, Any]:
     """Chart values, built from config (and the registry prefix of mirrored NGC images)."""
     mig = any(s.strategy == "mig" for s in cfg.kubernetes.gpu_sharing.values())
@@ -108,6 +116,13 @@ def operator_values(cfg: FactoryConfig, registry: pulumi.Input[str] = "") -> dic
         },
         "psa": {"enabled": False},
     }
+    if not cfg.has_eks:
+        # Without EKS there is no untainted system pool: the operator and NFD's master and gc would
+        # find no node (every site server carries the GPU taint). Keep the chart's own control-plane
+        # tolerations, since setting the list replaces them.
+        tolerations = CONTROL_PLANE_TOLERATIONS + system_tolerations(cfg)
+        values["operator"]["tolerations"] = tolerations
+        values["node-feature-discovery"] = {"master": {"tolerations": tolerations}, "gc": {"tolerations": tolerations}}
     for key, image in mirrored_images(cfg).items():
         values[key]["repository"] = (
             f"{registry}/ngc" if isinstance(registry, str) else pulumi.Output.concat(registry, "/ngc")

@@ -45,7 +45,12 @@ def prometheus_stack_values(cfg: FactoryConfig) -> dict[str, Any]:
     tolerations = system_tolerations(cfg)
     return {
         "fullnameOverride": FULLNAME,
-        "prometheusOperator": {"tolerations": tolerations},
+        # The admission-webhook certificate Jobs are pre-install/upgrade hooks: they must schedule
+        # wherever the operator can, or the (atomic) install waits on them and rolls back.
+        "prometheusOperator": {
+            "tolerations": tolerations,
+            "admissionWebhooks": {"patch": {"tolerations": tolerations}},
+        },
         "alertmanager": {"alertmanagerSpec": {"tolerations": tolerations}},
         "crds": {"enabled": True},
         "prometheus": {

@@ -92,8 +92,10 @@ def test_prod_has_the_vpn_with_routes_to_the_site_networks(prod: StackPlan) -> N
     site = prod.config.on_prem.network
     (vpn,) = prod.of_type("aws:ec2/vpnConnection:VpnConnection")
     assert vpn["inputs"]["staticRoutesOnly"] is True
+    # Registration order of resources awaiting the same output is not deterministic: order by name.
     routes = [
-        r["inputs"]["destinationCidrBlock"] for r in prod.of_type("aws:ec2/vpnConnectionRoute:VpnConnectionRoute")
+        r["inputs"]["destinationCidrBlock"]
+        for r in sorted(prod.of_type("aws:ec2/vpnConnectionRoute:VpnConnectionRoute"), key=lambda r: r["name"])
     ]
     assert routes == [*site.node_cidrs, *site.pod_cidrs]
     (cgw,) = prod.of_type("aws:ec2/customerGateway:CustomerGateway")
