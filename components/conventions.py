@@ -53,6 +53,8 @@ LABEL_RELEASE: Final = f"{LABEL_PREFIX}/release"
 ANNOTATION_RELEASE: Final = f"{LABEL_PREFIX}/release-record"
 """JSON release record on every model server (revision, digest, evaluation, approvals): policy AIF-REL-*
 reads it, and `kubectl get deploy -o yaml` answers "what is live and who approved it"."""
+VECTOR_SNAPSHOT_JOB: Final = "qdrant-snapshots"
+"""CronJob (and its ConfigMap, NetworkPolicy, app label) copying the vector store's snapshots; alerts watch it."""
 CANDIDATE_SUFFIX: Final = "-candidate"
 """A candidate revision is served as `<model>-candidate` (its own Deployment, Service and autoscaler)."""
 

@@ -32,6 +32,17 @@ class ServedRelease:
     """Share of the model's requests the router sends here."""
 
 
+def deployment_id(model: str, release: str) -> str:
+    """LiteLLM deployment id of one release: the `model_id` label of the router's per-deployment
+    metrics (canary alerts).
+
+    Never equal to a model group name: LiteLLM treats a requested name that is also a deployment
+    id as a request for that one deployment, which would skip the weighted pick, cooldowns and
+    health filtering of the group.
+    """
+    return f"{model}/{release}"
+
+
 def candidate_name(model: ServedModel) -> str:
     return f"{model.name}{CANDIDATE_SUFFIX}"
 

@@ -24,6 +24,16 @@ def _pin_evaluation_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def never_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record any attempt to run the program under the mock runtime (on invalid input there must be none)."""
+    import components.tooling.plan as plan_module
+
+    calls: list[Any] = []
+    monkeypatch.setattr(plan_module, "run_under_mocks", lambda *a, **k: calls.append((a, k)) or [])
+    return calls
+
+
+@pytest.fixture
 def write_stack(tmp_path: Path) -> Callable[[str, dict[str, Any]], Path]:
     """Write `doc` as `Pulumi.<name>.yaml` into a temp stacks dir; returns the dir."""
 

@@ -6,6 +6,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from components.stack_yaml import load_stack_yaml
+
 REPO = Path(__file__).resolve().parents[1]
 STACKS = REPO / "stacks"
 REFERENCE_STACKS = ("dev", "lab", "prod-eu")
@@ -14,6 +16,14 @@ REFERENCE_STACKS = ("dev", "lab", "prod-eu")
 def stack_doc(stack: str) -> dict[str, Any]:
     """A fresh, mutable copy of a reference stack file."""
     # The product's own loader: dates stay text, as Pulumi hands config to a program.
-    from components.config.loader import load_stack_yaml
-
     return copy.deepcopy(load_stack_yaml((STACKS / f"Pulumi.{stack}.yaml").read_text()))
+
+
+def doc_sections(doc: dict[str, Any]) -> dict[str, Any]:
+    """The `ai-factory:<section>` values of a stack document, keyed by section (parse_sections' input)."""
+    return {k.split(":", 1)[1]: v for k, v in doc["config"].items()}
+
+
+def sections(stack: str) -> dict[str, Any]:
+    """A fresh, mutable copy of a reference stack's sections."""
+    return doc_sections(stack_doc(stack))

@@ -320,14 +320,7 @@ def role_trust(role: ZoneRole, with_pods: bool) -> pd.Document:
             }
         )
     if role.service_account is not None and with_pods:
-        statements.append(
-            {
-                "Sid": "EksPodIdentity",
-                "Effect": "Allow",
-                "Principal": {"Service": "pods.eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
-        )
+        statements.append({"Sid": "EksPodIdentity", **pd.pod_identity_statement()})
     return pd.document(statements)
 
 

@@ -79,8 +79,7 @@ def doc(ctx: AwsContext, fn: Callable[..., Any], *deps: pulumi.Input[Any]) -> pu
 
 
 def pod_trust() -> str:
-    # EKS Pod Identity: the agent assumes the role on the pod's behalf and tags the session.
-    return json.dumps(pd.trust("pods.eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession")))
+    return json.dumps(pd.document([pd.pod_identity_statement()]))
 
 
 # ----------------------------------------------------------------------- workload roles

@@ -75,6 +75,15 @@ def trust(
     return document([st])
 
 
+def pod_identity_statement() -> Statement:
+    """EKS Pod Identity may assume the role: the agent assumes it on the pod's behalf and tags the session."""
+    return {
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    }
+
+
 def bucket_access(sid: str, bucket_arns: Iterable[str], write: bool) -> list[Statement]:
     """Object access to named buckets: read (get/list) or read-write (plus put/delete of objects)."""
     arns = list(bucket_arns)

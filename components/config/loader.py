@@ -18,26 +18,9 @@ from components.config.errors import ConfigError, Problem, problems_from_validat
 from components.config.models import SECTIONS, FactoryConfig
 from components.config.semantics import check
 from components.conventions import CONFIG_NAMESPACE
+from components.stack_yaml import load_stack_yaml
 
 PREFIX = f"{CONFIG_NAMESPACE}:"
-
-
-class StackYamlLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text (`date: 2026-10-28` stays "2026-10-28").
-
-    Pulumi hands config values to the program as JSON text, in which a date is a string; reading
-    the stack file offline must give the program the very same values.
-    """
-
-
-StackYamlLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_stack_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=StackYamlLoader)
 
 
 def parse_sections(sections: Mapping[str, Any]) -> FactoryConfig:

@@ -11,6 +11,7 @@ from typing import Any
 
 from components import conventions as c
 from components.config.models import FactoryConfig
+from components.releases import deployment_id
 
 HOURS_PER_MONTH = 730
 LOCATION_LABEL = "label_ai_factory_io_location"
@@ -49,8 +50,6 @@ class Alert:
         }
 
 
-SNAPSHOT_CRONJOB = "qdrant-snapshots"
-"""components/k8s/vector_snapshots.NAME (not imported: that module pulls in the Kubernetes SDK)."""
 SNAPSHOT_STALE_HOURS = 36
 """A daily schedule missed once (plus its run time) before the missing-snapshot alert pages."""
 CANARY_WINDOW = "10m"
@@ -87,8 +86,7 @@ def canary_alerts(cfg: FactoryConfig) -> list[Alert]:
         if m.candidate is None:
             continue
         cand = f"{m.name}{c.CANDIDATE_SUFFIX}"
-        # LiteLLM deployment ids (components/k8s/router.py deployment_id).
-        cand_id, stable_id = f"{m.name}/candidate", f"{m.name}/stable"
+        cand_id, stable_id = deployment_id(m.name, "candidate"), deployment_id(m.name, "stable")
         labels = (("model", m.name), ("release", "candidate"))
         revert = (
             f"Roll back: revert the pull request that added serving.models[{m.name}].candidate (or remove the "
@@ -195,7 +193,7 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
     vs = cfg.vector_store
     if vs is not None and vs.snapshots is not None:
         # The CronJob of components/k8s/vector_snapshots.py (kube-state-metrics' job and cronjob series).
-        job = f'namespace="{c.NAMESPACE_VECTOR}",job_name=~"{SNAPSHOT_CRONJOB}-.*"'
+        job = f'namespace="{c.NAMESPACE_VECTOR}",job_name=~"{c.VECTOR_SNAPSHOT_JOB}-.*"'
         serving.append(
             Alert(
                 "VectorSnapshotFailed",
@@ -209,7 +207,7 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
             Alert(
                 "VectorSnapshotMissing",
                 f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{c.NAMESPACE_VECTOR}",'
-                f'cronjob="{SNAPSHOT_CRONJOB}"}}) > {SNAPSHOT_STALE_HOURS * 3600}',
+                f'cronjob="{c.VECTOR_SNAPSHOT_JOB}"}}) > {SNAPSHOT_STALE_HOURS * 3600}',
                 "30m",
                 "critical",
                 f"No successful vector store snapshot for more than {SNAPSHOT_STALE_HOURS} hours",

@@ -29,7 +29,7 @@ from components.k8s.context import PlatformContext, restricted_container_securit
 from components.k8s.placement import allowed_places, model_may_burst, system_placement
 from components.k8s.serving import service_url
 from components.k8s.tenancy import REDIS_POD, ROUTER_POD
-from components.releases import ServedRelease, releases
+from components.releases import ServedRelease, deployment_id, releases
 
 EXTERNAL_MODEL_NAME = "external-fallback"
 """Model group of the external API in the router (never requested directly by clients)."""
@@ -99,16 +99,6 @@ def class_aliases(cfg: FactoryConfig) -> dict[str, str]:
                 serving.sort(key=lambda m: (SIZE_ORDER[m.size], m.name))
                 out[f"{prefix}{dc}"] = serving[0].name
     return out
-
-
-def deployment_id(model: str, release: str) -> str:
-    """LiteLLM deployment id: the `model_id` label of the router's per-deployment metrics (canary alerts).
-
-    Never equal to a model group name: LiteLLM treats a requested name that is also a deployment
-    id as a request for that one deployment, which would skip the weighted pick, cooldowns and
-    health filtering of the group.
-    """
-    return f"{model}/{release}"
 
 
 def deployment_entry(served: ServedRelease) -> dict[str, Any]:

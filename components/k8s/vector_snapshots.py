@@ -34,7 +34,7 @@ from components.k8s.context import PlatformContext, restricted_container_securit
 from components.k8s.placement import vector_store_placement
 from components.k8s.tenancy import HTTPS_EGRESS, POD_IDENTITY_EGRESS, QDRANT_POD
 
-NAME = "qdrant-snapshots"
+NAME = c.VECTOR_SNAPSHOT_JOB
 """CronJob, ConfigMap and NetworkPolicy name; the job pods' app label."""
 SNAPSHOT_POD = {c.LABEL_APP: NAME}
 SCRIPT_KEY = "qdrant_snapshots.py"

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from components.config.loader import load_stack_yaml
 from components.conventions import CONFIG_NAMESPACE, SECRET_MASK
+from components.stack_yaml import load_stack_yaml
 from components.tooling import diff_git
 from components.tooling.diff_git import DiffInputError, OperationalFailure
 from components.tooling.diff_model import CostGuard, StackDiff, compare, cost_guard

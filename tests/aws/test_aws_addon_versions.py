@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aws_support import write_variant
-from support import stack_doc
+from support import doc_sections, stack_doc
 
 ADDON = "aws:eks/addon:Addon"
 
@@ -32,7 +32,7 @@ def test_addon_version_format_is_checked() -> None:
     doc = stack_doc("prod-eu")
     doc["config"]["ai-factory:cloud"]["eks"]["addonVersions"] = {"coredns": "latest"}
     with pytest.raises(ConfigError) as err:
-        parse_sections({k.split(":", 1)[1]: v for k, v in doc["config"].items()})
+        parse_sections(doc_sections(doc))
     assert [str(p) for p in err.value.problems] == [
         "ai-factory:cloud.eks.addonVersions.coredns: 'latest' has the wrong format "
         "(allowed: text matching ^v\\d+\\.\\d+\\.\\d+(-[a-z]+)?-eksbuild\\.\\d+$)"

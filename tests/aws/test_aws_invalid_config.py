@@ -11,7 +11,6 @@ import yaml
 from support import stack_doc
 
 from components.tooling import cli
-from components.tooling import plan as plan_module
 
 Mutation = Callable[[dict[str, Any]], object]
 
@@ -138,14 +137,6 @@ CASES: list[tuple[str, str, Mutation, list[str]]] = [
         ],
     ),
 ]
-
-
-@pytest.fixture
-def never_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Record any attempt to run the program under the mock runtime (there must be none)."""
-    calls: list[Any] = []
-    monkeypatch.setattr(plan_module, "run_under_mocks", lambda *a, **k: calls.append((a, k)) or [])
-    return calls
 
 
 @pytest.mark.parametrize(("case", "stack", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])

@@ -29,7 +29,6 @@ from support import stack_doc
 from components.aws import data_zones as dz
 from components.config.models import DataZone, ZoneRole
 from components.tooling import cli
-from components.tooling import plan as plan_module
 from components.tooling.mock_runtime import PLACEHOLDER_ACCOUNT
 
 # ============================================================== the evaluator
@@ -603,13 +602,6 @@ CASES: list[tuple[str, str, Any, list[str]]] = [
         ],
     ),
 ]
-
-
-@pytest.fixture
-def never_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    calls: list[Any] = []
-    monkeypatch.setattr(plan_module, "run_under_mocks", lambda *a, **k: calls.append((a, k)) or [])
-    return calls
 
 
 @pytest.mark.parametrize(("case", "stack", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])

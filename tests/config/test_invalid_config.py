@@ -6,15 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import stack_doc
+from support import sections
 
 from components.config import ConfigError, parse_sections
 
 Mutation = Callable[[dict[str, Any]], object]
-
-
-def sections(stack: str) -> dict[str, Any]:
-    return {k.split(":", 1)[1]: v for k, v in stack_doc(stack)["config"].items()}
 
 
 # (id, stack, mutation, exact problem lines)

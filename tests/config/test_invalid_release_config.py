@@ -7,16 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import stack_doc
+from support import sections
 
 from components.config import ConfigError, parse_sections
 
 Mutation = Callable[[dict[str, Any]], object]
 QWEN = 2  # serving.models[2] of prod-eu: the model with a candidate
-
-
-def sections() -> dict[str, Any]:
-    return {k.split(":", 1)[1]: v for k, v in stack_doc("prod-eu")["config"].items()}
 
 
 def _qwen(s: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +73,7 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
 
 @pytest.mark.parametrize(("mutate", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_invalid_release_config_reports_exact_problems(mutate: Mutation, expected: list[str]) -> None:
-    s = sections()
+    s = sections("prod-eu")
     mutate(s)
     with pytest.raises(ConfigError) as err:
         parse_sections(s)

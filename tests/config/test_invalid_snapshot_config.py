@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import stack_doc
+from support import sections
 
 from components.config import ConfigError, parse_sections
 
@@ -26,10 +26,6 @@ BINDING = {
     "serviceAccount": "qdrant-snapshots",
     "buckets": {"vector-snapshots": "read-write"},
 }
-
-
-def sections(stack: str) -> dict[str, Any]:
-    return {k.split(":", 1)[1]: v for k, v in stack_doc(stack)["config"].items()}
 
 
 def _target(s: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import random
 from collections import Counter
 
 import pytest
-from support import stack_doc
+from support import doc_sections, stack_doc
 
 from components import conventions as c
 from components.config.loader import parse_sections
@@ -29,8 +29,7 @@ def _cfg(share: int = 10) -> FactoryConfig:
     doc = stack_doc("prod-eu")
     entry = next(m for m in doc["config"]["ai-factory:serving"]["models"] if m["name"] == MODEL)
     entry["candidate"]["trafficPercent"] = share
-    sections = {k.split(":", 1)[1]: v for k, v in doc["config"].items()}
-    return parse_sections(sections)
+    return parse_sections(doc_sections(doc))
 
 
 def _entries(config: dict, model: str) -> list[dict]:
@@ -104,7 +103,7 @@ def test_no_canary_group_without_candidates() -> None:
     doc = stack_doc("prod-eu")
     for m in doc["config"]["ai-factory:serving"]["models"]:
         m.pop("candidate", None)
-    cfg = parse_sections({k.split(":", 1)[1]: v for k, v in doc["config"].items()})
+    cfg = parse_sections(doc_sections(doc))
     assert "ai-factory.canary" not in {g["name"] for g in alert_groups(cfg)}
     assert all("weight" not in e["litellm_params"] for e in router_config(cfg)["model_list"])
 
@@ -145,5 +144,5 @@ def test_quota_makes_room_for_the_candidate() -> None:
     doc = stack_doc("prod-eu")
     for m in doc["config"]["ai-factory:serving"]["models"]:
         m.pop("candidate", None)
-    without = gpu_quota(parse_sections({k.split(":", 1)[1]: v for k, v in doc["config"].items()}), c.NAMESPACE_SERVING)
+    without = gpu_quota(parse_sections(doc_sections(doc)), c.NAMESPACE_SERVING)
     assert with_candidate - without == 2  # maxReplicas 2 × 1 GPU

@@ -24,7 +24,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto import mock_aws
-from support import stack_doc
+from support import doc_sections, stack_doc
 
 from components import conventions as c
 from components.config import parse_sections
@@ -64,7 +64,7 @@ def _cfg(stack: str, mutate=None) -> FactoryConfig:
     doc = stack_doc(stack)
     if mutate is not None:
         mutate(doc["config"])
-    return parse_sections({k.split(":", 1)[1]: v for k, v in doc["config"].items()})
+    return parse_sections(doc_sections(doc))
 
 
 def _aws_target(conf: dict) -> None:
@@ -489,15 +489,14 @@ def test_script_fails_the_run_when_a_snapshot_stays_on_the_node(
 def test_failed_and_missing_snapshots_alert(plans) -> None:
     import promql_parser
 
-    from components.k8s.alerts import SNAPSHOT_CRONJOB, alert_groups
+    from components.k8s.alerts import alert_groups
     from components.k8s.vector_snapshots import NAME as CRONJOB_NAME
-
-    assert SNAPSHOT_CRONJOB == CRONJOB_NAME
     rules = {r["alert"]: r for g in alert_groups(plans["prod-eu"].config) for r in g["rules"]}
     failed, missing = rules["VectorSnapshotFailed"], rules["VectorSnapshotMissing"]
     for rule in (failed, missing):
         promql_parser.parse(rule["expr"])
     assert 'kube_job_status_failed{namespace="aif-vector",job_name=~"qdrant-snapshots-.*"}' in failed["expr"]
+    assert f'cronjob="{CRONJOB_NAME}"' in missing["expr"]  # the alerts watch the CronJob the component creates
     assert missing["expr"].endswith("> 129600") and missing["labels"]["severity"] == "critical"
     # dev has no vector store, hence no snapshot alerts.
     dev_rules = {r["alert"] for g in alert_groups(plans["dev"].config) for r in g["rules"]}
