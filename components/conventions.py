@@ -54,6 +54,8 @@ ANNOTATION_RELEASE: Final = f"{LABEL_PREFIX}/release-record"
 """JSON release record on every model server (revision, digest, evaluation, approvals): policy AIF-REL-*
 reads it, and `kubectl get deploy -o yaml` answers "what is live and who approved it"."""
 VECTOR_SNAPSHOT_JOB: Final = "qdrant-snapshots"
+ROUTER_TEAMS_JOB: Final = "router-teams"
+"""The router-teams Job/CronJob (their runs are `router-teams-<suffix>`) and its alert."""
 """CronJob (and its ConfigMap, NetworkPolicy, app label) copying the vector store's snapshots; alerts watch it."""
 CANDIDATE_SUFFIX: Final = "-candidate"
 """A candidate revision is served as `<model>-candidate` (its own Deployment, Service and autoscaler)."""
@@ -160,6 +162,7 @@ PSA_AUDIT: Final = "pod-security.kubernetes.io/audit"
 PORT_VLLM: Final = 8000
 PORT_ROUTER: Final = 4000
 PORT_REDIS: Final = 6379
+PORT_POSTGRES: Final = 5432
 PORT_QDRANT_HTTP: Final = 6333
 PORT_QDRANT_GRPC: Final = 6334
 PORT_QDRANT_P2P: Final = 6335

@@ -577,6 +577,13 @@ class CandidateRelease(Model):
     """Replicas of the candidate at most; default: the stable's maxReplicas."""
 
 
+class ModelPricing(Model):
+    """Chargeback price of a self-hosted model (LiteLLM `input_cost_per_token`/`output_cost_per_token`)."""
+
+    input_usd_per_million_tokens: Annotated[float, Field(ge=0)]
+    output_usd_per_million_tokens: Annotated[float, Field(ge=0)]
+
+
 class ServedModel(Model):
     name: DnsLabel
     source: ModelSource
@@ -613,6 +620,37 @@ class ServedModel(Model):
     """Who approved the serving revision for this environment, and when."""
     candidate: CandidateRelease | None = None
     """A new revision under canary next to this one (promotion = move it into source/artifact)."""
+    pricing: ModelPricing | None = None
+    """Internal price the router charges team budgets per token; none: the model's calls cost nothing there."""
+
+
+class RouterTeam(Model):
+    """A team's access to the router: its own LiteLLM team (budget, limits, models) and one virtual key.
+
+    The key is issued in the cluster by the router-teams job and written to the Secret
+    `router-key` in the team's namespace; it never passes through Pulumi or its state."""
+
+    models: Annotated[list[NonEmptyStr], Field(min_length=1)] | None = None
+    """Model groups (catalog names) and aliases (`auto-<class>`, `auto-embed-<class>`) the team's key may
+    call; none: every catalog model and alias (never the external API directly)."""
+    max_budget_usd: Annotated[float, Field(gt=0)] | None = None
+    """Spend limit per budget period: priced catalog models (serving.models[*].pricing) plus external API spend."""
+    budget_duration: Annotated[str, StringConstraints(pattern=r"^\d+[smhd]$")] = "30d"
+    """Budget period in LiteLLM's notation; the spend resets after it."""
+    rpm_limit: Annotated[int, Field(ge=1)] | None = None
+    """Requests per minute over all of the team's calls."""
+    tpm_limit: Annotated[int, Field(ge=1)] | None = None
+    """Tokens per minute over all of the team's calls."""
+    key_max_age_days: Annotated[int, Field(ge=1, le=365)] | None = 90
+    """The job rotates a key older than this (the team's workloads must re-read the Secret); none: never."""
+
+
+class RouterDatabaseConfig(Model):
+    """Postgres of the router's teams, keys and spend (only with serving.router.teams)."""
+
+    storage_gib: Annotated[int, Field(ge=1, le=1024)] = 20
+    storage_class: DnsLabel | None = None
+    """Encrypted StorageClass; default: kubernetes.onPremStorageClass on-prem, the encrypted gp3 class on EKS."""
 
 
 class RouterConfig(Model):
@@ -631,7 +669,15 @@ class RouterConfig(Model):
     tls_certificate_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$")] | None
     ) = None
-    """ACM certificate of the router's internal load balancer (EKS); none: a ClusterIP service only."""
+    """ACM certificate of the router's internal load balancer (EKS; TLS ends at the load balancer)."""
+    tls_secret: DnsLabel | None = None
+    """kubernetes.io/tls Secret in aif-serving, created on site (cert-manager or the site PKI) with tls.crt,
+    tls.key and ca.crt: the router itself serves HTTPS, so TLS ends where the router runs."""
+    teams: dict[DnsLabel, RouterTeam] = {}
+    """Team → its router key and budget (the team needs a namespace: kubernetes.teams). Teams need the
+    router database and the secret `ai-factory:routerDatabasePassword`."""
+    database: RouterDatabaseConfig = RouterDatabaseConfig()
+    """The router's Postgres (created only when there are teams)."""
 
 
 class AutoscalingConfig(Model):

@@ -58,6 +58,11 @@ SECRETS: tuple[SecretSpec, ...] = (
         "LiteLLM master key of the model router (admin key; per-team keys are issued with it)",
         lambda c: c.serving is not None and (c.has_eks or c.join_method is ClusterJoin.KUBEADM),
     ),
+    SecretSpec(
+        "routerDatabasePassword",
+        "password of the router's Postgres (teams, keys and spend; only with serving.router.teams)",
+        lambda c: c.serving is not None and bool(c.serving.router.teams),
+    ),
 )
 
 

@@ -31,6 +31,7 @@ from components.conventions import (
     NTH_SERVICE_ACCOUNT,
 )
 from components.gpus import GPU_FAMILIES, GPU_MODELS, gpus_per_instance
+from components.routing import callable_names, routed_classes_on_prem_only, router_on_prem
 
 NS = "ai-factory:"
 
@@ -49,6 +50,7 @@ def check(cfg: FactoryConfig) -> list[Problem]:
         _storage,
         _vector_store,
         _serving,
+        _router,
         _kubernetes,
         _budget,
     )
@@ -605,6 +607,46 @@ def _candidate(m: ServedModel, base: str, names: set[str]) -> Iterator[Problem]:
         )
     if variant in names:
         yield Problem(_p(f"{base}.candidate"), f"another model is already named '{variant}'", "rename that model")
+
+
+def _router(cfg: FactoryConfig) -> Iterator[Problem]:
+    """Team access (namespaces, callable models) and where TLS ends."""
+    if cfg.serving is None:
+        return
+    router = cfg.serving.router
+    names = callable_names(cfg)
+    for team, access in router.teams.items():
+        base = f"serving.router.teams.{team}"
+        if team not in cfg.kubernetes.teams:
+            yield Problem(
+                _p(base),
+                "the team's key Secret goes to its namespace, and the team has none",
+                f"add kubernetes.teams.{team} (gpuQuota may be 0)",
+            )
+        for i, name in enumerate(access.models or []):
+            if name not in names:
+                yield Problem(
+                    _p(f"{base}.models[{i}]"), f"'{name}' is no model or alias of the router", ", ".join(names)
+                )
+    if router.tls_secret is not None and router.tls_certificate_arn is not None:
+        yield Problem(
+            _p("serving.router.tlsSecret"),
+            "TLS ends either at the AWS load balancer (tlsCertificateArn) or at the router (tlsSecret)",
+            "one of them",
+        )
+    if router.tls_certificate_arn is not None and router_on_prem(cfg):
+        yield Problem(
+            _p("serving.router.tlsCertificateArn"),
+            f"data class {', '.join(routed_classes_on_prem_only(cfg))} may be processed on-prem only, and TLS "
+            "ending at an AWS load balancer would expose its prompts in the cloud",
+            "tlsSecret (the router, on the site's nodes, terminates TLS)",
+        )
+    if cfg.is_prod and router.tls_secret is None and router.tls_certificate_arn is None:
+        yield Problem(
+            _p("serving.router"),
+            "tier prod serves the router over TLS (prompts and keys cross the network)",
+            "tlsSecret, or tlsCertificateArn on EKS",
+        )
 
 
 def _kubernetes(cfg: FactoryConfig) -> Iterator[Problem]:

@@ -121,6 +121,34 @@ def canary_alerts(cfg: FactoryConfig) -> list[Alert]:
     return out
 
 
+TEAM_BUDGET_LEFT = 0.1
+"""Warn when a team has less than this share of its router budget left in the period."""
+
+
+def team_alerts() -> list[Alert]:
+    """Router teams (components/k8s/router_teams.py): budgets running out, and the key job failing."""
+    by_team = "max by (team, team_alias)"
+    job = f'namespace="{c.NAMESPACE_SERVING}",job_name=~"{c.ROUTER_TEAMS_JOB}-.*"'
+    return [
+        Alert(
+            "RouterTeamBudgetNearlySpent",
+            f"{by_team} (litellm_remaining_team_budget_metric) / {by_team} (litellm_team_max_budget_metric)"
+            f" < {TEAM_BUDGET_LEFT}",
+            "15m",
+            "warning",
+            f"Team {{{{ $labels.team_alias }}}} has less than {TEAM_BUDGET_LEFT:.0%} of its router budget left: "
+            "its requests fail once it is spent",
+        ),
+        Alert(
+            "RouterTeamsReconcileFailed",
+            f"max by (namespace, job_name) (kube_job_status_failed{{{job}}}) > 0",
+            "0m",
+            "warning",
+            "Router teams job {{ $labels.job_name }} failed: a team's budget, models or key may be stale",
+        ),
+    ]
+
+
 def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
     obs = cfg.observability
     pause_usd = cfg.budget.total_monthly_usd * cfg.budget.pause_at_percent / 100
@@ -213,6 +241,8 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
                 f"No successful vector store snapshot for more than {SNAPSHOT_STALE_HOURS} hours",
             )
         )
+    if cfg.serving is not None and cfg.serving.router.teams:
+        serving += team_alerts()
     groups = [
         {"name": "ai-factory.gpu", "rules": [a.rule() for a in gpu]},
         {"name": "ai-factory.serving", "rules": [a.rule() for a in serving]},

@@ -53,6 +53,15 @@ REDIS = Image(
 )
 """Response cache of the router (no persistence: a cache, not a store)."""
 REDIS_UID = 999
+POSTGRES = Image(
+    "docker-hub",
+    "library/postgres",
+    "17-alpine",
+    "sha256:742f40ea20b9ff2ff31db5458d127452988a2164df9e17441e191f3b72252193",
+)
+"""The router's database (teams, keys, spend). Digest from a Renovate-managed public pin of 17-alpine."""
+POSTGRES_UID = 70
+"""The alpine image's postgres user."""
 QDRANT = Image(
     "docker-hub",
     "qdrant/qdrant",

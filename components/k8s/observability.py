@@ -21,8 +21,8 @@ from components.k8s import charts
 from components.k8s.alerts import alert_groups
 from components.k8s.context import PlatformContext
 from components.k8s.placement import system_tolerations
+from components.k8s.storage_classes import CLOUD_STORAGE_CLASS
 from components.k8s.tenancy import QDRANT_POD, ROUTER_POD, VLLM_POD
-from components.k8s.vector_store import CLOUD_STORAGE_CLASS
 from policies.cost.amortisation import amortise
 
 FULLNAME = "aif-prom"
@@ -37,7 +37,8 @@ def dashboard(name: str) -> dict[str, Any]:
 
 
 def storage_class(cfg: FactoryConfig) -> str:
-    return cfg.kubernetes.on_prem_storage_class if cfg.on_prem is not None else CLOUD_STORAGE_CLASS
+    """Prometheus runs on the system pool of an EKS stack (cloud volumes), else on the site's nodes."""
+    return CLOUD_STORAGE_CLASS if cfg.has_eks else cfg.kubernetes.on_prem_storage_class
 
 
 def prometheus_stack_values(cfg: FactoryConfig) -> dict[str, Any]:
@@ -132,7 +133,25 @@ def opencost_values(cfg: FactoryConfig) -> dict[str, Any]:
     return values
 
 
-def service_monitors() -> list[tuple[str, str, dict[str, Any]]]:
+def router_endpoint(cfg: FactoryConfig) -> dict[str, Any]:
+    """The router's scrape endpoint: over HTTPS, verified against the site CA, when the router serves TLS."""
+    tls = cfg.serving.router.tls_secret if cfg.serving is not None else None
+    if tls is None:
+        return {"port": "http", "path": "/metrics/", "interval": "30s"}
+    return {
+        "port": "https",
+        "path": "/metrics/",
+        "interval": "30s",
+        "scheme": "https",
+        # The operator reads the CA from the ServiceMonitor's own namespace (hence aif-serving).
+        "tlsConfig": {
+            "ca": {"secret": {"name": tls, "key": "ca.crt"}},
+            "serverName": f"router.{c.NAMESPACE_SERVING}.svc",
+        },
+    }
+
+
+def service_monitors(cfg: FactoryConfig) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, namespace, spec) of every ServiceMonitor."""
     every = {"interval": "30s"}
     return [
@@ -147,11 +166,11 @@ def service_monitors() -> list[tuple[str, str, dict[str, Any]]]:
         ),
         (
             "router",
-            c.NAMESPACE_OBSERVABILITY,
+            c.NAMESPACE_SERVING,
             {
                 "namespaceSelector": {"matchNames": [c.NAMESPACE_SERVING]},
                 "selector": {"matchLabels": {c.LABEL_APP: ROUTER_POD[c.LABEL_APP]}},
-                "endpoints": [{"port": "http", "path": "/metrics/", **every}],
+                "endpoints": [router_endpoint(cfg)],
             },
         ),
         (
@@ -194,7 +213,7 @@ class Observability(pulumi.ComponentResource):
             opts=ctx.opts(self),
         )
         after = ctx.opts(self, depends_on=[stack])  # the CRDs come with the chart
-        for sm_name, sm_ns, spec in service_monitors():
+        for sm_name, sm_ns, spec in service_monitors(cfg):
             k8s.apiextensions.CustomResource(
                 f"{name}-sm-{sm_name}",
                 api_version="monitoring.coreos.com/v1",

@@ -15,6 +15,7 @@ from typing import Any
 
 from components import conventions as c
 from components.config.models import FactoryConfig, Place, ServedModel
+from components.routing import router_on_prem
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,13 @@ def system_tolerations(cfg: FactoryConfig) -> list[dict[str, Any]]:
 
 def system_placement(cfg: FactoryConfig) -> Placement:
     return Placement(tolerations=system_tolerations(cfg))
+
+
+def router_placement(cfg: FactoryConfig) -> Placement:
+    """The router, its cache and its database: where every data class they carry may be processed.
+    On an EKS stack with a site and on-prem-only classes that is the site's (GPU-tainted) nodes;
+    otherwise the system pool (EKS) or, without EKS, the site's nodes anyway."""
+    if router_on_prem(cfg):
+        onsite = _placement(cfg, may_use_cloud=False, gpu=False)
+        return Placement(onsite.affinity, [_gpu_toleration()], onsite.node_selector)
+    return system_placement(cfg)

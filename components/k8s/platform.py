@@ -17,6 +17,7 @@ from components.k8s.observability import Observability
 from components.k8s.placement import system_tolerations
 from components.k8s.router import Router
 from components.k8s.serving import Serving
+from components.k8s.storage_classes import cloud_storage_class
 from components.k8s.tenancy import Tenancy
 from components.k8s.vector_store import VectorStore
 from components.tagging import Naming
@@ -119,17 +120,31 @@ class Platform(pulumi.ComponentResource):
             atomic=True,
             opts=ctx.opts(self, depends_on=first),
         )
-        self.observability = Observability(f"{name}-observability", ctx, after_ns)
+        self.storage_class = None
+        if cfg.has_eks:
+            former = pulumi.create_urn(f"{name}-vector-store", c.type_token("k8s", "VectorStore"), parent=self)
+            self.storage_class = cloud_storage_class(name, ctx, self, former_parent_urn=former)
+        self.observability = Observability(
+            f"{name}-observability",
+            ctx,
+            pulumi.ResourceOptions(
+                parent=self, depends_on=[*first, *([self.storage_class] if self.storage_class else [])]
+            ),
+        )
         if cfg.vector_store is not None:
             self.vector_store = VectorStore(
-                f"{name}-vector-store", ctx, after_ns, snapshots_bucket=args.snapshots_bucket
+                f"{name}-vector-store",
+                ctx,
+                after_ns,
+                snapshots_bucket=args.snapshots_bucket,
+                storage_class=self.storage_class,
             )
         if cfg.serving is not None:
             after_operators = pulumi.ResourceOptions(
                 parent=self, depends_on=[self.tenancy, self.keda, self.observability]
             )
             self.serving = Serving(f"{name}-serving", ctx, args.models_bucket, after_operators)
-            self.router = Router(f"{name}-router", ctx, args.secrets, after_ns)
+            self.router = Router(f"{name}-router", ctx, args.secrets, after_ns, storage_class=self.storage_class)
         self.register_outputs({})
 
 

@@ -23,16 +23,17 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import conventions as c
-from components.config.models import FactoryConfig, ModelSize, Place, ServedModel
+from components.config.models import FactoryConfig, Place, ServedModel
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
-from components.k8s.placement import allowed_places, model_may_burst, system_placement
+from components.k8s.placement import allowed_places, model_may_burst, router_placement
+from components.k8s.router_database import RouterDatabase, database_url
+from components.k8s.router_teams import RouterTeams
 from components.k8s.serving import service_url
 from components.k8s.tenancy import REDIS_POD, ROUTER_POD
 from components.releases import ServedRelease, deployment_id, releases
+from components.routing import EXTERNAL_MODEL_NAME, SIZE_ORDER, class_aliases
 
-EXTERNAL_MODEL_NAME = "external-fallback"
-"""Model group of the external API in the router (never requested directly by clients)."""
 ROUTER_NAME = "router"
 CACHE_NAME = "router-cache"
 CONFIG_KEY = "config.yaml"
@@ -40,7 +41,10 @@ SECRET_NAME = "router-credentials"
 ENV_MASTER_KEY = "LITELLM_MASTER_KEY"
 CONFIG_CHECKSUM = f"{c.LABEL_PREFIX}/config-sha256"
 ENV_EXTERNAL_KEY = "EXTERNAL_API_KEY"
-SIZE_ORDER = {ModelSize.SMALL: 0, ModelSize.LARGE: 1}
+ENV_DATABASE_URL = "DATABASE_URL"
+TLS_DIR = "/etc/litellm-tls"
+LB_NAME = "router-internal"
+"""The internal AWS load balancer's Service (EKS); `router` itself stays a ClusterIP Service."""
 
 
 def model_places(cfg: FactoryConfig, model: ServedModel) -> set[Place]:
@@ -84,23 +88,6 @@ def fallback_chain(cfg: FactoryConfig, model: ServedModel) -> list[str]:
     return chain
 
 
-ALIAS_PREFIX = {"chat": "auto-", "embedding": "auto-embed-"}
-
-
-def class_aliases(cfg: FactoryConfig) -> dict[str, str]:
-    """`auto-<data class>` (chat) and `auto-embed-<data class>` → the smallest catalog model of that
-    task serving that class: the first tier, whose fallbacks then climb the others."""
-    assert cfg.serving is not None
-    out: dict[str, str] = {}
-    for task, prefix in ALIAS_PREFIX.items():
-        for dc in sorted(cfg.residency.data_classes):
-            serving = [m for m in cfg.serving.models if dc in m.data_classes and m.task == task]
-            if serving:
-                serving.sort(key=lambda m: (SIZE_ORDER[m.size], m.name))
-                out[f"{prefix}{dc}"] = serving[0].name
-    return out
-
-
 def deployment_entry(served: ServedRelease) -> dict[str, Any]:
     """One LiteLLM deployment of a model group. With a candidate, the group has two deployments and
     simple-shuffle picks between them by `weight` (stable 100-p, candidate p); rpm limits are split
@@ -113,6 +100,10 @@ def deployment_entry(served: ServedRelease) -> dict[str, Any]:
     }
     if served.group.candidate is not None:
         params["weight"] = served.traffic_percent
+    if m.pricing is not None:
+        # What team budgets are charged for a self-hosted model (LiteLLM prices it at 0 otherwise).
+        params["input_cost_per_token"] = m.pricing.input_usd_per_million_tokens / 1_000_000
+        params["output_cost_per_token"] = m.pricing.output_usd_per_million_tokens / 1_000_000
     if m.rpm_limit is not None:
         params["rpm"] = (
             max(1, math.ceil(m.rpm_limit * served.traffic_percent / 100))
@@ -181,12 +172,66 @@ def router_config(cfg: FactoryConfig) -> dict[str, Any]:
         "model_list": model_list,
         "litellm_settings": litellm_settings,
         "router_settings": router_settings,
-        "general_settings": {"master_key": f"os.environ/{ENV_MASTER_KEY}"},
+        "general_settings": general_settings(cfg),
     }
 
 
+def general_settings(cfg: FactoryConfig) -> dict[str, Any]:
+    """Master key always; with teams, the database that holds their keys and spend. Models come only
+    from this config (never added through the admin API, which would bypass the residency checks),
+    and prompts are never written to the spend logs."""
+    assert cfg.serving is not None
+    out: dict[str, Any] = {"master_key": f"os.environ/{ENV_MASTER_KEY}"}
+    if cfg.serving.router.teams:
+        out |= {
+            "database_url": f"os.environ/{ENV_DATABASE_URL}",
+            "store_model_in_db": False,
+            "store_prompts_in_spend_logs": False,
+        }
+    return out
+
+
+def router_scheme(cfg: FactoryConfig) -> str:
+    """https when the router terminates TLS itself (serving.router.tlsSecret), else http."""
+    assert cfg.serving is not None
+    return "https" if cfg.serving.router.tls_secret is not None else "http"
+
+
+def router_container(cfg: FactoryConfig, image: pulumi.Input[str], env: list[dict[str, Any]]) -> dict[str, Any]:
+    """The LiteLLM container: config mounted read-only, TLS from the site's Secret when configured."""
+    scheme = router_scheme(cfg)
+    args = ["--config", f"/etc/litellm/{CONFIG_KEY}", "--port", str(c.PORT_ROUTER)]
+    mounts: list[dict[str, Any]] = [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}]
+    if scheme == "https":
+        args += ["--ssl_keyfile_path", f"{TLS_DIR}/tls.key", "--ssl_certfile_path", f"{TLS_DIR}/tls.crt"]
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+    probe_scheme = scheme.upper()
+    return {
+        "name": "litellm",
+        "image": image,
+        "args": args,
+        "env": env,
+        "ports": [{"name": scheme, "containerPort": c.PORT_ROUTER}],
+        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}},
+        "securityContext": restricted_container_security(),
+        "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": c.PORT_ROUTER, "scheme": probe_scheme}},
+        "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": c.PORT_ROUTER, "scheme": probe_scheme}},
+        "volumeMounts": mounts,
+    }
+
+
+def router_volumes(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    assert cfg.serving is not None
+    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": ROUTER_NAME}}]
+    if cfg.serving.router.tls_secret is not None:
+        # Readable by the router's group (fsGroup) only: the private key.
+        volumes.append({"name": "tls", "secret": {"secretName": cfg.serving.router.tls_secret, "defaultMode": 0o440}})
+    return volumes
+
+
 class Router(pulumi.ComponentResource):
-    """LiteLLM proxy (+ Redis cache), its generated config and its credentials Secret."""
+    """LiteLLM proxy (+ Redis cache), its generated config and credentials Secret; with teams, its
+    Postgres and the job that issues the teams' keys."""
 
     def __init__(
         self,
@@ -194,7 +239,10 @@ class Router(pulumi.ComponentResource):
         ctx: PlatformContext,
         secrets: dict[str, pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        storage_class: pulumi.Resource | None = None,
     ) -> None:
+        """`storage_class`: the cloud StorageClass (EKS stacks), for the database's volume."""
         super().__init__(c.type_token("k8s", "Router"), name, {}, opts)
         cfg = ctx.config
         assert cfg.serving is not None
@@ -210,6 +258,14 @@ class Router(pulumi.ComponentResource):
         string_data: dict[str, pulumi.Input[str]] = {ENV_MASTER_KEY: pulumi.Output.secret(secrets["routerMasterKey"])}
         if cfg.serving.router.external_api_model is not None:
             string_data[ENV_EXTERNAL_KEY] = pulumi.Output.secret(secrets["externalApiKey"])
+        deps: list[pulumi.Resource] = [config_map]
+        if cfg.serving.router.teams:
+            password = secrets["routerDatabasePassword"]
+            self.database = RouterDatabase(
+                f"{name}-db", ctx, password, pulumi.ResourceOptions(parent=self), storage_class=storage_class
+            )
+            string_data[ENV_DATABASE_URL] = database_url(password)
+            deps.append(self.database.statefulset)
         secret = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=ctx.meta(SECRET_NAME, ns, labels),
@@ -217,11 +273,15 @@ class Router(pulumi.ComponentResource):
             string_data=string_data,
             opts=ctx.opts(self),
         )
-        env_from_secret = [
+        deps.append(secret)
+        env: list[dict[str, Any]] = [
             {"name": key, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key}}}
             for key in sorted(string_data)
         ]
-        k8s.apps.v1.Deployment(
+        # The admin UI would let a master-key holder add models and keys outside this config.
+        env.append({"name": "DISABLE_ADMIN_UI", "value": "True"})
+        placement = router_placement(cfg)
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=ctx.meta(ROUTER_NAME, ns, labels),
             spec={
@@ -237,22 +297,9 @@ class Router(pulumi.ComponentResource):
                     "spec": {
                         "priorityClassName": c.PRIORITY_CRITICAL,
                         "securityContext": restricted_pod_security(images.LITELLM_UID),
-                        **system_placement(cfg).pod_fields(),
-                        "containers": [
-                            {
-                                "name": "litellm",
-                                "image": ctx.image(images.LITELLM),
-                                "args": ["--config", f"/etc/litellm/{CONFIG_KEY}", "--port", str(c.PORT_ROUTER)],
-                                "env": env_from_secret,
-                                "ports": [{"name": "http", "containerPort": c.PORT_ROUTER}],
-                                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi"}},
-                                "securityContext": restricted_container_security(),
-                                "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": c.PORT_ROUTER}},
-                                "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": c.PORT_ROUTER}},
-                                "volumeMounts": [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}],
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": ROUTER_NAME}}],
+                        **placement.pod_fields(),
+                        "containers": [router_container(cfg, ctx.image(images.LITELLM), env)],
+                        "volumes": router_volumes(cfg),
                         "topologySpreadConstraints": [
                             {
                                 "maxSkew": 1,
@@ -264,14 +311,22 @@ class Router(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=ctx.opts(self, depends_on=[config_map, secret]),
+            opts=ctx.opts(self, depends_on=deps),
         )
         k8s.core.v1.Service(
             f"{name}-service",
-            metadata=ctx.meta(ROUTER_NAME, ns, labels, annotations=_lb_annotations(cfg)),
-            spec=_service_spec(cfg),
+            metadata=ctx.meta(ROUTER_NAME, ns, labels),
+            spec=service_spec(cfg),
             opts=ctx.opts(self),
         )
+        if lb_annotations(cfg):
+            k8s.core.v1.Service(
+                f"{name}-internal-lb",
+                # Its own app label: the ServiceMonitor scrapes `router`, not the load balancer.
+                metadata=ctx.meta(LB_NAME, ns, ctx.labels(LB_NAME, "router"), annotations=lb_annotations(cfg)),
+                spec=lb_service_spec(cfg),
+                opts=ctx.opts(self),
+            )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=ctx.meta(ROUTER_NAME, ns, labels),
@@ -280,6 +335,10 @@ class Router(pulumi.ComponentResource):
         )
         if cfg.serving.router.cache:
             self._cache(name, ctx)
+        if cfg.serving.router.teams:
+            self.teams = RouterTeams(
+                f"{name}-teams", ctx, SECRET_NAME, pulumi.ResourceOptions(parent=self, depends_on=[deployment])
+            )
         self.register_outputs({})
 
     def _cache(self, name: str, ctx: PlatformContext) -> None:
@@ -295,7 +354,8 @@ class Router(pulumi.ComponentResource):
                     "spec": {
                         "priorityClassName": c.PRIORITY_STANDARD,
                         "securityContext": restricted_pod_security(images.REDIS_UID),
-                        **system_placement(ctx.config).pod_fields(),
+                        # The cache holds answers: it lives where the router may.
+                        **router_placement(ctx.config).pod_fields(),
                         "containers": [
                             {
                                 "name": "redis",
@@ -333,26 +393,34 @@ class Router(pulumi.ComponentResource):
         )
 
 
-def _lb_annotations(cfg: FactoryConfig) -> dict[str, str]:
-    """Internal NLB with TLS from ACM (AWS Load Balancer Controller annotations) on EKS."""
+def lb_annotations(cfg: FactoryConfig) -> dict[str, str]:
+    """Internal NLB (AWS Load Balancer Controller) on EKS: TLS ends at the NLB with an ACM certificate, or
+    passes through to the router (tlsSecret), whose pods may be on the site's hybrid nodes (ip targets)."""
     assert cfg.serving is not None
-    arn = cfg.serving.router.tls_certificate_arn
-    if arn is None or not cfg.has_eks:
+    router = cfg.serving.router
+    if not cfg.has_eks or (router.tls_certificate_arn is None and router.tls_secret is None):
         return {}
-    return {
+    out = {
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
         "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
         "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-        "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": arn,
-        "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
     }
+    if router.tls_certificate_arn is not None:
+        out["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = router.tls_certificate_arn
+        out["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
+    return out
 
 
-def _service_spec(cfg: FactoryConfig) -> dict[str, Any]:
-    if _lb_annotations(cfg):
-        return {
-            "type": "LoadBalancer",
-            "selector": ROUTER_POD,
-            "ports": [{"name": "https", "port": 443, "targetPort": "http", "protocol": "TCP"}],
-        }
-    return {"selector": ROUTER_POD, "ports": [{"name": "http", "port": c.PORT_ROUTER, "targetPort": "http"}]}
+def service_spec(cfg: FactoryConfig) -> dict[str, Any]:
+    """The in-cluster Service `router`: HTTPS on 443 with router TLS, else HTTP on the router's port."""
+    scheme = router_scheme(cfg)
+    port = 443 if scheme == "https" else c.PORT_ROUTER
+    return {"selector": ROUTER_POD, "ports": [{"name": scheme, "port": port, "targetPort": scheme}]}
+
+
+def lb_service_spec(cfg: FactoryConfig) -> dict[str, Any]:
+    return {
+        "type": "LoadBalancer",
+        "selector": ROUTER_POD,
+        "ports": [{"name": "https", "port": 443, "targetPort": router_scheme(cfg), "protocol": "TCP"}],
+    }

@@ -106,6 +106,7 @@ ROUTER_POD = {c.LABEL_APP: "router"}
 VLLM_POD = {c.LABEL_APP: "vllm"}
 REDIS_POD = {c.LABEL_APP: "router-cache"}
 QDRANT_POD = {c.LABEL_APP: "qdrant"}
+ROUTER_DB_POD = {c.LABEL_APP: "router-db"}
 DNS_EGRESS = {
     "to": [_peer("kube-system", {"k8s-app": "kube-dns"})],
     "ports": _ports(c.PORT_DNS, protocol="UDP") + _ports(c.PORT_DNS),
@@ -147,6 +148,9 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
             },
             {"to": [_peer(c.NAMESPACE_SERVING, REDIS_POD)], "ports": _ports(c.PORT_REDIS)},
         ]
+        with_teams = cfg.serving is not None and bool(cfg.serving.router.teams)
+        if with_teams:
+            router_egress.append({"to": [_peer(c.NAMESPACE_SERVING, ROUTER_DB_POD)], "ports": _ports(c.PORT_POSTGRES)})
         if cfg.serving is not None and cfg.serving.router.external_api_model is not None:
             router_egress.append(HTTPS_EGRESS)
         policies += [
@@ -169,6 +173,20 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
                 },
             ),
         ]
+        if with_teams:
+            # Teams, keys and spend: only the router reads or writes them.
+            policies.append(
+                (
+                    "router-db",
+                    {
+                        "podSelector": {"matchLabels": ROUTER_DB_POD},
+                        "policyTypes": ["Ingress", "Egress"],
+                        "ingress": [
+                            {"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_POSTGRES)}
+                        ],
+                    },
+                )
+            )
     if namespace == c.NAMESPACE_VECTOR:
         policies.append(
             (

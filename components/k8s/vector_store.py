@@ -19,12 +19,12 @@ from components.config.models import FactoryConfig
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import vector_store_on_prem, vector_store_placement
+from components.k8s.storage_classes import CLOUD_STORAGE_CLASS
 from components.k8s.tenancy import QDRANT_POD
 from components.k8s.vector_snapshots import VectorSnapshotJob
 
 NAME = "qdrant"
 HEADLESS = "qdrant-headless"
-CLOUD_STORAGE_CLASS = "aif-encrypted-gp3"
 
 
 def storage_class_name(cfg: FactoryConfig) -> str:
@@ -114,28 +114,18 @@ class VectorStore(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         snapshots_bucket: pulumi.Input[str] | None = None,
+        storage_class: pulumi.Resource | None = None,
     ) -> None:
-        """`snapshots_bucket`: name of the stack's vector-snapshots bucket (needed by an s3-bucket snapshot target)."""
+        """`snapshots_bucket`: name of the stack's vector-snapshots bucket (needed by an s3-bucket snapshot target);
+        `storage_class`: the cloud StorageClass (EKS stacks)."""
         super().__init__(c.type_token("k8s", "VectorStore"), name, {}, opts)
         cfg = ctx.config
         vs = cfg.vector_store
         assert vs is not None
         ns = c.NAMESPACE_VECTOR
         labels = ctx.labels(NAME, "vector-store", data_class=vs.data_class)
-        deps: list[pulumi.Resource] = []
-        if storage_class_name(cfg) == CLOUD_STORAGE_CLASS:
-            deps.append(
-                k8s.storage.v1.StorageClass(
-                    f"{name}-storage-class",
-                    metadata={"name": CLOUD_STORAGE_CLASS, "labels": labels},
-                    provisioner="ebs.csi.aws.com",
-                    parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": ctx.storage_key_arn or ""},
-                    reclaim_policy="Retain",
-                    volume_binding_mode="WaitForFirstConsumer",
-                    allow_volume_expansion=True,
-                    opts=ctx.opts(self),
-                )
-            )
+        # The cloud StorageClass (Platform creates it on EKS stacks) must exist before the claims.
+        deps: list[pulumi.Resource] = [storage_class] if storage_class is not None else []
         k8s.core.v1.Service(
             f"{name}-headless",
             metadata=ctx.meta(HEADLESS, ns, labels),

@@ -117,7 +117,17 @@ def _workload_classes(r: ResourceView, config: Mapping[str, Any]) -> tuple[str, 
     vs = config["vectorStore"]
     if vs and k8s_namespace(r) == c.NAMESPACE_VECTOR:
         return "vector store", [vs["dataClass"]], "storage"
+    app = labels.get(c.LABEL_APP) if isinstance(labels, Mapping) else None
+    if k8s_namespace(r) == c.NAMESPACE_SERVING and app in ROUTER_APPS:
+        # The router reads every prompt, its cache keeps answers and its database who asked what:
+        # each handles every data class the catalog serves.
+        routed = sorted({dc for m in config["models"] for dc in m["dataClasses"]})
+        return f"router {app}", routed, "processing"
     return None
+
+
+ROUTER_APPS = frozenset({"router", "router-cache", "router-db"})
+"""Pod app labels of the router's workloads in the serving namespace."""
 
 
 def check_placement(resources: list[ResourceView], config: Mapping[str, Any]) -> Iterator[Finding]:
@@ -181,11 +191,17 @@ def check_fallbacks(_resources: list[ResourceView], config: Mapping[str, Any]) -
 PLACEMENT_RULE = Rule(
     id="AIF-RES-004",
     name="data-class-placement",
-    description="Models and the vector store run only where their data classes may be processed or stored.",
-    why="Scheduling a restricted model on a cloud burst node sends restricted prompts to the cloud.",
+    description=(
+        "Models, the vector store and the router (with its cache and database) run only where their data classes "
+        "may be processed or stored."
+    ),
+    why=(
+        "Scheduling a restricted model on a cloud burst node, or the router that reads its prompts on a cloud "
+        "node, sends restricted prompts to the cloud."
+    ),
     remediation=(
-        "Set burstToCloud: false for models serving cloud-forbidden classes; pin their pods with nodeSelector "
-        f"{c.LABEL_LOCATION}: {c.LOCATION_ON_PREM} and no toleration of {c.BURST_TAINT_KEY}."
+        "Set burstToCloud: false for models serving cloud-forbidden classes; pin their pods (and the router's) with "
+        f"nodeSelector {c.LABEL_LOCATION}: {c.LOCATION_ON_PREM} and no toleration of {c.BURST_TAINT_KEY}."
     ),
     enforcement=everywhere(),
     config_schema={

@@ -58,7 +58,9 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     (
         "candidate-name-taken",
         _twin,
-        ["ai-factory:serving.models[2].candidate: another model is already named 'qwen25-7b-candidate' (allowed: rename that model)"],
+        [
+            "ai-factory:serving.models[2].candidate: another model is already named 'qwen25-7b-candidate' (allowed: rename that model)"
+        ],
     ),
     (
         "candidate-name-too-long",

@@ -90,7 +90,11 @@ def test_burst_tolerations_only_where_allowed(stack: str, plans) -> None:
 @pytest.mark.parametrize("stack", ["lab", "prod-eu"])
 def test_restricted_vector_store_lands_only_on_prem(stack: str, plans) -> None:
     plan = plans[stack]
-    sts = [r for r in plan.resources if r["type"] == "kubernetes:apps/v1:StatefulSet"]
+    sts = [
+        r
+        for r in plan.resources
+        if r["type"] == "kubernetes:apps/v1:StatefulSet" and r["inputs"]["metadata"]["name"] == "qdrant"
+    ]
     assert len(sts) == 1
     pod = sts[0]["inputs"]["spec"]["template"]["spec"]
     assert plan.config.vector_store.data_class == "restricted"

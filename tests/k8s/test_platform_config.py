@@ -31,7 +31,7 @@ def test_reference_stacks_parse(stack: str) -> None:
 
 def test_time_slicing_needs_replicas_and_an_existing_pool() -> None:
     def bad(doc):
-        doc["ai-factory:kubernetes"] = {"gpuSharing": {"cloud": {"strategy": "time-slicing"}}}
+        doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {"cloud": {"strategy": "time-slicing"}}
 
     assert _paths("lab", bad) == [
         "ai-factory:kubernetes.gpuSharing.cloud",
@@ -41,16 +41,17 @@ def test_time_slicing_needs_replicas_and_an_existing_pool() -> None:
 
 def test_mig_needs_a_profile() -> None:
     def bad(doc):
-        doc["ai-factory:kubernetes"] = {"gpuSharing": {"on-prem": {"strategy": "mig"}}}
+        doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {"on-prem": {"strategy": "mig"}}
 
     assert _paths("prod-eu", bad) == ["ai-factory:kubernetes.gpuSharing.on-prem.migProfile"]
 
 
 def test_router_certificate_must_be_in_the_cluster_region() -> None:
     def bad(doc):
-        doc["ai-factory:serving"]["router"]["tlsCertificateArn"] = "arn:aws:acm:eu-west-1:111122223333:certificate/x"
+        router = doc["ai-factory:serving"].setdefault("router", {})
+        router["tlsCertificateArn"] = "arn:aws:acm:us-west-2:111122223333:certificate/x"
 
-    assert _paths("prod-eu", bad) == ["ai-factory:serving.router.tlsCertificateArn"]
+    assert _paths("dev", bad) == ["ai-factory:serving.router.tlsCertificateArn"]
 
 
 def test_router_master_key_and_site_kubeconfig_are_pulumi_secrets() -> None:
@@ -64,7 +65,9 @@ def test_device_plugin_sharing_per_pool() -> None:
     from components.k8s.gpu_operator import default_config, device_plugin_configs, operator_values
 
     def lab_slicing(doc):
-        doc["ai-factory:kubernetes"] = {"gpuSharing": {"on-prem": {"strategy": "time-slicing", "replicas": 4}}}
+        doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {
+            "on-prem": {"strategy": "time-slicing", "replicas": 4}
+        }
 
     lab = parse_sections(_sections("lab", lab_slicing))
     configs = device_plugin_configs(lab)
@@ -79,7 +82,9 @@ def test_device_plugin_sharing_per_pool() -> None:
     }
 
     def prod_mig(doc):
-        doc["ai-factory:kubernetes"] = {"gpuSharing": {"on-prem": {"strategy": "mig", "migProfile": "all-1g.10gb"}}}
+        doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {
+            "on-prem": {"strategy": "mig", "migProfile": "all-1g.10gb"}
+        }
 
     prod = parse_sections(_sections("prod-eu", prod_mig))
     assert default_config(prod) == "default"  # hybrid: nodes pick their pool's config by label

@@ -46,7 +46,11 @@ def _platform_registrations(models: int, candidates: int = 0) -> list:
                 provider=provider,
                 registry="000000000000.dkr.ecr.eu-central-1.amazonaws.com/prod-eu",
                 models_bucket="models-bucket",
-                secrets={"routerMasterKey": "offline", "externalApiKey": "offline"},
+                secrets={
+                    "routerMasterKey": "offline",
+                    "externalApiKey": "offline",
+                    "routerDatabasePassword": "offline",
+                },
             )
         )
 

@@ -81,7 +81,7 @@ def _aws_target(conf: dict) -> None:
 # ------------------------------------------------------------------ the objects in the plan
 def test_only_stacks_with_a_vector_store_get_the_job(manifests) -> None:
     for stack, objects in manifests.items():
-        jobs = [m for m in objects if m["kind"] == "CronJob"]
+        jobs = [m for m in objects if m["kind"] == "CronJob" and m["metadata"]["namespace"] == c.NAMESPACE_VECTOR]
         assert [j["metadata"]["name"] for j in jobs] == ([NAME] if stack in SNAPSHOT_STACKS else [])
 
 
@@ -183,7 +183,7 @@ def test_residency_rule_sees_the_job(plans) -> None:
     """AIF-RES-004 checks the CronJob like the StatefulSet: unpinned in a stack with cloud nodes, it fails."""
     plan = plans["prod-eu"]
     facts = PLACEMENT_RULE.stack_facts(plan.config)
-    [rec] = [r for r in plan.resources if r["type"] == CRONJOB]
+    [rec] = [r for r in plan.resources if r["type"] == CRONJOB and r["inputs"]["metadata"]["name"] == NAME]
     pinned = ResourceView(type=CRONJOB, urn="urn:cj", name=rec["name"], props=rec["inputs"])
     assert list(check_placement([pinned], facts)) == []
     props = json.loads(json.dumps(rec["inputs"]))
@@ -219,7 +219,7 @@ def test_aws_bucket_target_in_the_program(monkeypatch: pytest.MonkeyPatch, write
     stacks = write_stack("awsvar", doc)
     plan = make_plan("awsvar", stacks)
     assert not plan.has_mandatory
-    [job] = [r["inputs"] for r in plan.resources if r["type"] == CRONJOB]
+    [job] = [r["inputs"] for r in plan.resources if r["type"] == CRONJOB and r["inputs"]["metadata"]["name"] == NAME]
     env = {e["name"]: e.get("value") for e in _pod(job)["containers"][0]["env"]}
     # The platform passes the stack's own vector-snapshots bucket (wiring.py → PlatformArgs).
     [bucket] = [r for r in plan.resources if r["name"] == "prod-eu-storage-vector-snapshots"]
@@ -491,6 +491,7 @@ def test_failed_and_missing_snapshots_alert(plans) -> None:
 
     from components.k8s.alerts import alert_groups
     from components.k8s.vector_snapshots import NAME as CRONJOB_NAME
+
     rules = {r["alert"]: r for g in alert_groups(plans["prod-eu"].config) for r in g["rules"]}
     failed, missing = rules["VectorSnapshotFailed"], rules["VectorSnapshotMissing"]
     for rule in (failed, missing):

@@ -72,6 +72,7 @@ def test_missing_secrets_are_listed_together_and_nothing_is_registered(monitors)
         "ai-factory:onPremSshPrivateKey",
         "ai-factory:externalApiKey",
         "ai-factory:routerMasterKey",
+        "ai-factory:routerDatabasePassword",
     ]
     assert "pulumi config set --secret ai-factory:onPremSshPrivateKey" in str(err.value)
     assert monitors[0].registrations == []

@@ -1,0 +1,52 @@
+"""Names clients call the router by, and where the router may run: pure, shared by config checks and the platform.
+
+The router reads every prompt and its cache holds every answer, so it is placed like the most
+restricted data it routes: a site's stack whose catalog serves a data class that may not be
+processed in the cloud runs the router, its cache and its database on the site's nodes.
+"""
+
+from __future__ import annotations
+
+from components.config.models import FactoryConfig, ModelSize, Place
+
+EXTERNAL_MODEL_NAME = "external-fallback"
+"""Model group of the external API in the router (never requested directly by clients)."""
+SIZE_ORDER = {ModelSize.SMALL: 0, ModelSize.LARGE: 1}
+ALIAS_PREFIX = {"chat": "auto-", "embedding": "auto-embed-"}
+
+
+def class_aliases(cfg: FactoryConfig) -> dict[str, str]:
+    """`auto-<data class>` (chat) and `auto-embed-<data class>` → the smallest catalog model of that
+    task serving that class: the first tier, whose fallbacks then climb the others."""
+    assert cfg.serving is not None
+    out: dict[str, str] = {}
+    for task, prefix in ALIAS_PREFIX.items():
+        for dc in sorted(cfg.residency.data_classes):
+            serving = [m for m in cfg.serving.models if dc in m.data_classes and m.task == task]
+            if serving:
+                serving.sort(key=lambda m: (SIZE_ORDER[m.size], m.name))
+                out[f"{prefix}{dc}"] = serving[0].name
+    return out
+
+
+def callable_names(cfg: FactoryConfig) -> list[str]:
+    """Every name a client may call: the catalog's model groups and the class aliases (not the external API)."""
+    assert cfg.serving is not None
+    return [m.name for m in cfg.serving.models] + sorted(class_aliases(cfg))
+
+
+def routed_classes_on_prem_only(cfg: FactoryConfig) -> list[str]:
+    """Data classes of the catalog that may not be processed in the cloud (sorted)."""
+    if cfg.serving is None:
+        return []
+    classes = {dc for m in cfg.serving.models for dc in m.data_classes}
+    return sorted(
+        dc
+        for dc in classes
+        if dc not in cfg.residency.data_classes or Place.CLOUD not in cfg.residency.data_classes[dc].processing
+    )
+
+
+def router_on_prem(cfg: FactoryConfig) -> bool:
+    """Must the router (cache, database) run on the site's nodes: a site, a cloud cluster, and restricted traffic."""
+    return cfg.on_prem is not None and cfg.has_eks and bool(routed_classes_on_prem_only(cfg))
