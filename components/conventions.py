@@ -151,13 +151,22 @@ LABEL_DATA_CLASSES: Final = f"{LABEL_PREFIX}/data-classes"
 """Pod label: the model's data classes joined with '.', for NetworkPolicies and audits."""
 LABEL_DEVICE_PLUGIN_CONFIG: Final = "nvidia.com/device-plugin.config"
 """Node label the NVIDIA device plugin reads to pick its sharing config (time-slicing/MIG) by name."""
+LABEL_MIG_CONFIG: Final = "nvidia.com/mig.config"
+"""Node label the GPU operator's mig-manager reads to pick the MIG layout it applies to the node."""
 LABEL_DASHBOARD: Final = "grafana_dashboard"
 """ConfigMaps with this label are loaded by Grafana's dashboard sidecar (kube-prometheus-stack)."""
+LABEL_VECTOR_CLIENT: Final = f"{LABEL_PREFIX}/vector-client"
+"""Pod label (value "true"): the pod may call the vector store (Qdrant 6333/6334). Admitted from
+aif-serving, aif-batch and the team namespaces only; the API key in the namespace's `vector-store`
+Secret is what authenticates it."""
 
 PSA_ENFORCE: Final = "pod-security.kubernetes.io/enforce"
 PSA_ENFORCE_VERSION: Final = "pod-security.kubernetes.io/enforce-version"
 PSA_WARN: Final = "pod-security.kubernetes.io/warn"
 PSA_AUDIT: Final = "pod-security.kubernetes.io/audit"
+
+MODEL_LOADER_SERVICE_ACCOUNT: Final = "model-loader"
+"""Service account of the model servers' weight fetcher (EKS Pod Identity reads the models bucket as it)."""
 
 PORT_VLLM: Final = 8000
 PORT_ROUTER: Final = 4000
@@ -166,6 +175,8 @@ PORT_POSTGRES: Final = 5432
 PORT_QDRANT_HTTP: Final = 6333
 PORT_QDRANT_GRPC: Final = 6334
 PORT_QDRANT_P2P: Final = 6335
+PORT_QDRANT_METRICS: Final = 6336
+"""Qdrant's dedicated /metrics port (service.metrics_port): the main port's /metrics needs the API key."""
 PORT_DNS: Final = 53
 
 VLLM_QUEUE_METRIC: Final = "vllm:num_requests_waiting"

@@ -27,6 +27,7 @@ from components.aws.replication import Replication, ReplicationArgs
 from components.aws.storage import KeyService, Storage, StorageArgs, key_data_class
 from components.config.models import BucketPurpose, ClusterJoin, DataZone, FactoryConfig
 from components.config.secrets import read_secrets
+from components.gpu_sharing import sharing_node_labels
 from components.guard import deploy_spec
 from components.guard.pause_state import NOT_PAUSED, PauseState
 from components.k8s import Platform
@@ -318,6 +319,7 @@ def _burst(factory: Factory, ctx: AwsContext) -> None:
             key_arn=key_arn,
             extra_security_group_ids=[network.remote_node_sg.id] if network.remote_node_sg else [],
             queue_key_arn=factory.budgets.key.arn,
+            gpu_node_labels=sharing_node_labels(factory.config, c.LOCATION_CLOUD),
             pause_state=factory.pause_state,
         ),
     )

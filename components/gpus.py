@@ -27,14 +27,16 @@ class GpuModelInfo:
     memory_gib: int
     nvswitch_capable: bool
     """Only SXM boards sit on an NVSwitch baseboard (fabric manager needed)."""
+    mig_capable: bool
+    """Multi-Instance GPU: A100, H100 and H200 only (NVIDIA MIG user guide, supported GPUs)."""
 
 
 GPU_MODELS: dict[GpuModel, GpuModelInfo] = {
-    GpuModel.H100_80GB_HBM3: GpuModelInfo("NVIDIA H100 80GB HBM3", 80, True),
-    GpuModel.H200_141GB: GpuModelInfo("NVIDIA H200", 141, True),
-    GpuModel.A100_80GB_SXM4: GpuModelInfo("NVIDIA A100-SXM4-80GB", 80, True),
-    GpuModel.L40S: GpuModelInfo("NVIDIA L40S", 48, False),
-    GpuModel.L4: GpuModelInfo("NVIDIA L4", 24, False),
+    GpuModel.H100_80GB_HBM3: GpuModelInfo("NVIDIA H100 80GB HBM3", 80, True, True),
+    GpuModel.H200_141GB: GpuModelInfo("NVIDIA H200", 141, True, True),
+    GpuModel.A100_80GB_SXM4: GpuModelInfo("NVIDIA A100-SXM4-80GB", 80, True, True),
+    GpuModel.L40S: GpuModelInfo("NVIDIA L40S", 48, False, False),
+    GpuModel.L4: GpuModelInfo("NVIDIA L4", 24, False, False),
 }
 
 
@@ -55,6 +57,8 @@ class GpuFamilyInfo:
     instance_gpus: dict[str, int]
     """Instance type → GPUs per instance (from EC2 DescribeInstanceTypes)."""
     default_instance_type: str
+    mig_capable: bool = False
+    """The family's GPU supports Multi-Instance GPU (A100 in p4d, H100 in p5)."""
 
 
 GPU_FAMILIES: dict[GpuFamily, GpuFamilyInfo] = {
@@ -67,8 +71,8 @@ GPU_FAMILIES: dict[GpuFamily, GpuFamilyInfo] = {
     GpuFamily.G6E: GpuFamilyInfo(
         "L40S", 48, {"g6e.xlarge": 1, "g6e.2xlarge": 1, "g6e.12xlarge": 4, "g6e.48xlarge": 8}, "g6e.2xlarge"
     ),
-    GpuFamily.P4D: GpuFamilyInfo("A100", 40, {"p4d.24xlarge": 8}, "p4d.24xlarge"),
-    GpuFamily.P5: GpuFamilyInfo("H100", 80, {"p5.48xlarge": 8}, "p5.48xlarge"),
+    GpuFamily.P4D: GpuFamilyInfo("A100", 40, {"p4d.24xlarge": 8}, "p4d.24xlarge", mig_capable=True),
+    GpuFamily.P5: GpuFamilyInfo("H100", 80, {"p5.48xlarge": 8}, "p5.48xlarge", mig_capable=True),
 }
 
 

@@ -11,15 +11,18 @@ from typing import Any
 
 from components import conventions as c
 from components.config.models import ClusterJoin, FactoryConfig, OnPremConfig
+from components.gpu_sharing import LABEL_KEYS, sharing_node_labels
 from components.gpus import GPU_MODELS
 
 GROUP = "gpu_servers"
 
 
-def node_labels(op: OnPremConfig) -> dict[str, str]:
+def node_labels(cfg: FactoryConfig, op: OnPremConfig) -> dict[str, str]:
+    """Labels every server registers with: location, site and the site pool's GPU sharing selection."""
     return {
         c.LABEL_LOCATION: c.LOCATION_ON_PREM,
         c.LABEL_SITE: op.site,
+        **sharing_node_labels(cfg, c.LOCATION_ON_PREM),
     }
 
 
@@ -64,8 +67,12 @@ def inventory(cfg: FactoryConfig) -> dict[str, Any]:
         "os_baseline_cluster_cidrs": _cluster_cidrs(cfg, op),
         "k8s_node_join_method": join.value,
         "k8s_node_kubernetes_version": op.cluster.kubernetes_version,
-        "k8s_node_labels": node_labels(op),
+        "k8s_node_labels": node_labels(cfg, op),
         "k8s_node_taints": node_taints(),
+        # Kubelet applies its labels only when the node registers: the role keeps these keys on
+        # the registered Node in line with k8s_node_labels (set, or removed when absent), so a
+        # change of GPU sharing reaches servers that joined before it.
+        "k8s_node_managed_label_keys": sorted({c.LABEL_LOCATION, c.LABEL_SITE, c.LABEL_GPU_MODEL, *LABEL_KEYS}),
         "local_storage_mount_point": "/var/lib/ai-factory/model-cache",
     }
     if join is ClusterJoin.EKS_HYBRID and cfg.cloud is not None:
@@ -88,7 +95,7 @@ def inventory(cfg: FactoryConfig) -> dict[str, Any]:
             "gpu_validate_expected_model": GPU_MODELS[server.gpu.model].smi_name,
             "nvidia_driver_fabricmanager_enabled": server.gpu.nvswitch,
             "local_storage_devices": list(server.nvme_devices),
-            "k8s_node_labels": {**node_labels(op), c.LABEL_GPU_MODEL: server.gpu.model.value},
+            "k8s_node_labels": {**node_labels(cfg, op), c.LABEL_GPU_MODEL: server.gpu.model.value},
         }
         if server.bmc_address:
             host["aif_bmc_address"] = server.bmc_address

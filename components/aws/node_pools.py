@@ -182,6 +182,10 @@ class NodePoolsArgs:
     """Node security groups besides the cluster's own (the site's DNS and scrapes in hybrid stacks)."""
     queue_key_arn: pulumi.Output[str]
     """Notifications key (admits events.amazonaws.com) that encrypts the interruption queue."""
+    gpu_node_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels of every GPU node: the burst pool's GPU sharing selection
+    (components/gpu_sharing.sharing_node_labels). Not in the autoscaler's node template: no pod
+    selects on them, and a template tag more would renumber the pause tag."""
     pause_state: PauseState = field(default=NOT_PAUSED)
     """The budget guard's pause record (components/aws/budget_guard.read_pause_state): groups it
     paused are registered paused, so `pulumi up` keeps them at zero instead of undoing the pause."""
@@ -356,7 +360,7 @@ class NodePools(pulumi.ComponentResource):
             min_size=size.min_size,
             max_size=size.max_size,
             desired_size=size.desired_size,
-            labels=pool_labels(pool),
+            labels={**pool_labels(pool), **args.gpu_node_labels},
             taints=[
                 aws.eks.NodeGroupTaintArgs(key=c.GPU_TAINT_KEY, value=c.GPU_TAINT_VALUE, effect="NO_SCHEDULE"),
                 aws.eks.NodeGroupTaintArgs(key=c.BURST_TAINT_KEY, value="true", effect="NO_SCHEDULE"),

@@ -477,6 +477,10 @@ class VectorSnapshots(Model):
     """Object store the snapshots are uploaded to."""
     keep_last: Annotated[int, Field(ge=1)] = 7
     """Snapshots kept at the target per collection and Qdrant node; older ones are deleted after a verified upload."""
+    alert_after_hours: Annotated[int, Field(ge=1)] = 36
+    """Hours without a successful snapshot run before the VectorSnapshotMissing alert fires. Keep it above
+    the schedule's interval plus one run (a daily schedule: 24 h + the run's duration, hence 36), or the
+    alert fires between two healthy runs."""
 
 
 class VectorStoreConfig(Model):
@@ -635,18 +639,22 @@ class RouterTeam(Model):
     call; none: every catalog model and alias (never the external API directly)."""
     max_budget_usd: Annotated[float, Field(gt=0)] | None = None
     """Spend limit per budget period: priced catalog models (serving.models[*].pricing) plus external API spend."""
-    budget_duration: Annotated[str, StringConstraints(pattern=r"^\d+[smhd]$")] = "30d"
-    """Budget period in LiteLLM's notation; the spend resets after it."""
+    budget_duration: Annotated[str, StringConstraints(pattern=r"^[1-9]\d*[smhd]$")] = "30d"
+    """Budget period in LiteLLM's notation; the spend resets after it (LiteLLM refuses a zero period)."""
     rpm_limit: Annotated[int, Field(ge=1)] | None = None
     """Requests per minute over all of the team's calls."""
     tpm_limit: Annotated[int, Field(ge=1)] | None = None
     """Tokens per minute over all of the team's calls."""
     key_max_age_days: Annotated[int, Field(ge=1, le=365)] | None = 90
     """The job rotates a key older than this (the team's workloads must re-read the Secret); none: never."""
+    key_grace_hours: Annotated[int, Field(ge=24, le=720)] = 24
+    """After a rotation the replaced key keeps working this long, so workloads that read the key once
+    (environment variables) keep running until they restart; the job deletes it on its first run after that
+    (the daily run: 24 h means it goes with the second daily run after the rotation)."""
 
 
 class RouterDatabaseConfig(Model):
-    """Postgres of the router's teams, keys and spend (only with serving.router.teams)."""
+    """Postgres of the router's teams, keys and spend (only with serving.router.teams or maxBudgetUsd)."""
 
     storage_gib: Annotated[int, Field(ge=1, le=1024)] = 20
     storage_class: DnsLabel | None = None
@@ -664,8 +672,8 @@ class RouterConfig(Model):
     """How long a cached response is served."""
     max_budget_usd: Annotated[float, Field(gt=0)] | None = None
     """Router-wide spend limit per budget period (external API spend; LiteLLM `max_budget`)."""
-    budget_duration: Annotated[str, StringConstraints(pattern=r"^\d+[smhd]$")] = "30d"
-    """Period of max_budget_usd in LiteLLM's notation."""
+    budget_duration: Annotated[str, StringConstraints(pattern=r"^[1-9]\d*[smhd]$")] = "30d"
+    """Period of max_budget_usd in LiteLLM's notation (LiteLLM refuses a zero period)."""
     tls_certificate_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$")] | None
     ) = None
@@ -674,10 +682,16 @@ class RouterConfig(Model):
     """kubernetes.io/tls Secret in aif-serving, created on site (cert-manager or the site PKI) with tls.crt,
     tls.key and ca.crt: the router itself serves HTTPS, so TLS ends where the router runs."""
     teams: dict[DnsLabel, RouterTeam] = {}
-    """Team → its router key and budget (the team needs a namespace: kubernetes.teams). Teams need the
-    router database and the secret `ai-factory:routerDatabasePassword`."""
+    """Team → its router key and budget (the team needs a namespace: kubernetes.teams). Teams (and
+    maxBudgetUsd) need the router database and the secret `ai-factory:routerDatabasePassword`."""
     database: RouterDatabaseConfig = RouterDatabaseConfig()
-    """The router's Postgres (created only when there are teams)."""
+    """The router's Postgres (created only with teams or maxBudgetUsd: LiteLLM keeps budgets there)."""
+
+    @property
+    def needs_database(self) -> bool:
+        """Budgets (a team's or max_budget_usd) and keys exist in LiteLLM only with its database: without
+        one the proxy logs that the budget "will NOT be enforced" and serves on."""
+        return bool(self.teams) or self.max_budget_usd is not None
 
 
 class AutoscalingConfig(Model):
@@ -703,13 +717,42 @@ class GovernanceConfig(Model):
     """Alert when the candidate's p95 time-to-first-token exceeds the stable's times this."""
 
 
+class SiteModelStore(Model):
+    """The site's S3-compatible store (MinIO, Ceph RGW …) that model servers on the site's nodes read their
+    weights from: each artifact (serving.models[*].artifact.path) at the same path as in the models bucket,
+    so weights cross neither the site link nor a cloud credential on every pod start."""
+
+    endpoint: HttpsEndpoint
+    """The store's HTTPS endpoint, e.g. https://s3.fra1.example.internal."""
+    bucket: S3BucketName
+    """Bucket on the store holding the artifacts (created and filled on site)."""
+    credentials_secret: K8sName = "model-store-credentials"
+    """Secret in aif-serving holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of a key that may only read
+    the bucket, created on site (its values are never in config or state)."""
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")] | None = None
+    """Signing region the store expects; none: us-east-1 (MinIO's and RGW's default)."""
+    ca_config_map: K8sName | None = None
+    """ConfigMap in aif-serving whose `ca.crt` is the CA of the endpoint's certificate (a site CA); none: the
+    image's public CA bundle."""
+
+
 class ServingConfig(Model):
     router: RouterConfig = RouterConfig()
     governance: GovernanceConfig = GovernanceConfig()
     """Release gates (evaluation age) and canary alert thresholds."""
     models: Annotated[list[ServedModel], Field(min_length=1)]
+    burst_tiers: Annotated[list[ServingTier], Field(min_length=1)] = [
+        ServingTier.CRITICAL,
+        ServingTier.STANDARD,
+        ServingTier.BATCH,
+    ]
+    """Serving tiers whose models may burst to cloud nodes (each model also asks with burstToCloud, and its
+    data classes must allow cloud processing); e.g. [standard, batch] keeps critical serving on the site."""
     autoscaling: AutoscalingConfig = AutoscalingConfig()
     """KEDA queue-depth autoscaling of every model (per-model threshold overrides)."""
+    site_model_store: SiteModelStore | None = None
+    """Where model servers on the site's nodes read weights (required with onPrem); on cloud nodes they read
+    the stack's models bucket through EKS Pod Identity."""
 
 
 # ------------------------------------------------------------------------- observability
@@ -730,8 +773,9 @@ class GpuSharing(Model):
     """How one physical GPU is shared: not at all, time-slicing (no memory isolation) or MIG."""
     replicas: Annotated[int, Field(ge=2, le=48)] | None = None
     """Time-slicing: pods per physical GPU (required with time-slicing)."""
-    mig_profile: Literal["all-disabled", "all-1g.10gb", "all-2g.20gb", "all-3g.40gb", "all-balanced"] | None = None
-    """MIG: the mig-manager profile applied to the pool's nodes (required with mig)."""
+    mig_profile: Annotated[str, StringConstraints(pattern=r"^all-[1-7]g\.\d+gb$")] | None = None
+    """MIG: the uniform layout the mig-manager applies to every GPU of the pool (required with mig), e.g.
+    all-1g.10gb on 80 GB GPUs; each slice is then one `nvidia.com/gpu` (components/gpu_sharing.py)."""
 
 
 class TeamNamespace(Model):

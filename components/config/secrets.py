@@ -60,8 +60,18 @@ SECRETS: tuple[SecretSpec, ...] = (
     ),
     SecretSpec(
         "routerDatabasePassword",
-        "password of the router's Postgres (teams, keys and spend; only with serving.router.teams)",
-        lambda c: c.serving is not None and bool(c.serving.router.teams),
+        "password of the router's Postgres (teams, keys and spend; with serving.router.teams or maxBudgetUsd)",
+        lambda c: c.serving is not None and c.serving.router.needs_database,
+    ),
+    SecretSpec(
+        "vectorStoreApiKey",
+        "Qdrant API key of the vector store (full access: the snapshot job and aif-batch ingestion clients)",
+        lambda c: c.vector_store is not None and (c.has_eks or c.join_method is ClusterJoin.KUBEADM),
+    ),
+    SecretSpec(
+        "vectorStoreReadOnlyApiKey",
+        "Qdrant read-only API key of the vector store (search clients in aif-serving and the team namespaces)",
+        lambda c: c.vector_store is not None and (c.has_eks or c.join_method is ClusterJoin.KUBEADM),
     ),
 )
 

@@ -9,6 +9,9 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
+# Modules, not names: both import the config models, so importing either first runs this module while
+# it is still half-initialised; their functions are looked up when a check runs.
+from components import gpu_sharing, routing
 from components.aws.gpu_pools import family_gpus, family_types, plan_pools
 from components.config.errors import Problem
 from components.config.models import (
@@ -26,12 +29,13 @@ from components.conventions import (
     CA_NAMESPACE,
     CA_SERVICE_ACCOUNT,
     CANDIDATE_SUFFIX,
+    MODEL_LOADER_SERVICE_ACCOUNT,
+    NAMESPACE_SERVING,
     NAMESPACE_VECTOR,
     NTH_NAMESPACE,
     NTH_SERVICE_ACCOUNT,
 )
 from components.gpus import GPU_FAMILIES, GPU_MODELS, gpus_per_instance
-from components.routing import callable_names, routed_classes_on_prem_only, router_on_prem
 
 NS = "ai-factory:"
 
@@ -529,6 +533,45 @@ def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
         )
 
 
+def _weights(cfg: FactoryConfig) -> Iterator[Problem]:
+    """Every place a model may run has a store its weight fetcher can read with the credentials it has
+    there: the site's store (a Secret on site) on the site's nodes, the models bucket (EKS Pod Identity
+    of aif-serving/model-loader) on cloud nodes."""
+    assert cfg.serving is not None
+    places = set().union(*(routing.model_places(cfg, m) for m in cfg.serving.models))
+    store = cfg.serving.site_model_store
+    if cfg.on_prem is not None and store is None:
+        yield Problem(
+            _p("serving.siteModelStore"),
+            "models on the site's servers read their weights from the site's S3-compatible store",
+            "{endpoint, bucket, credentialsSecret} of the store",
+        )
+    if cfg.on_prem is None and store is not None:
+        yield Problem(_p("serving.siteModelStore"), "the stack has no on-prem site", "remove it")
+    if Place.CLOUD not in places or cfg.cloud is None or cfg.cloud.eks is None:
+        return
+    if cfg.storage is None or BucketPurpose.MODELS not in cfg.storage.buckets:
+        yield Problem(
+            _p("storage.buckets"),
+            "models that run on cloud nodes read their weights from the stack's models bucket",
+            "a models bucket",
+        )
+    bound = any(
+        wl.namespace == NAMESPACE_SERVING
+        and wl.service_account == MODEL_LOADER_SERVICE_ACCOUNT
+        and wl.buckets.get(BucketPurpose.MODELS) in ("read", "read-write")
+        for wl in cfg.cloud.eks.workloads.values()
+    )
+    if not bound:
+        yield Problem(
+            _p("cloud.eks.workloads"),
+            f"no entry binds {NAMESPACE_SERVING}/{MODEL_LOADER_SERVICE_ACCOUNT} with models: read, so model "
+            "servers on cloud nodes cannot read their weights",
+            f"a workload {{namespace: {NAMESPACE_SERVING}, serviceAccount: {MODEL_LOADER_SERVICE_ACCOUNT}, "
+            "buckets: {models: read}}",
+        )
+
+
 def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
     sv = cfg.serving
     if sv is None:
@@ -538,6 +581,7 @@ def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
     for dup, n in Counter(m.name for m in sv.models).items():
         if n > 1:
             yield Problem(_p("serving.models"), f"model name '{dup}' is used {n} times", "unique names")
+    yield from _weights(cfg)
     max_gpus_on_site = max((s.gpu.count for s in cfg.on_prem.servers), default=0) if cfg.on_prem else 0
     names = {m.name for m in sv.models}
     for i, m in enumerate(sv.models):
@@ -557,6 +601,13 @@ def _serving(cfg: FactoryConfig) -> Iterator[Problem]:
         if m.burst_to_cloud:
             if not cfg.has_eks:
                 yield Problem(_p(f"{base}.burstToCloud"), "the stack has no EKS burst cluster", "false")
+            if m.tier not in sv.burst_tiers:
+                yield Problem(
+                    _p(f"{base}.burstToCloud"),
+                    f"tier {m.tier.value} may not burst (serving.burstTiers: "
+                    f"{', '.join(t.value for t in sv.burst_tiers)})",
+                    f"false, or add {m.tier.value} to serving.burstTiers",
+                )
             denied = [dc for dc, p in zip(m.data_classes, policies, strict=False) if Place.CLOUD not in p.processing]
             if denied:
                 yield Problem(
@@ -614,7 +665,7 @@ def _router(cfg: FactoryConfig) -> Iterator[Problem]:
     if cfg.serving is None:
         return
     router = cfg.serving.router
-    names = callable_names(cfg)
+    names = routing.callable_names(cfg)
     for team, access in router.teams.items():
         base = f"serving.router.teams.{team}"
         if team not in cfg.kubernetes.teams:
@@ -634,10 +685,10 @@ def _router(cfg: FactoryConfig) -> Iterator[Problem]:
             "TLS ends either at the AWS load balancer (tlsCertificateArn) or at the router (tlsSecret)",
             "one of them",
         )
-    if router.tls_certificate_arn is not None and router_on_prem(cfg):
+    if router.tls_certificate_arn is not None and routing.router_on_prem(cfg):
         yield Problem(
             _p("serving.router.tlsCertificateArn"),
-            f"data class {', '.join(routed_classes_on_prem_only(cfg))} may be processed on-prem only, and TLS "
+            f"data class {', '.join(routing.routed_classes_on_prem_only(cfg))} may be processed on-prem only, and TLS "
             "ending at an AWS load balancer would expose its prompts in the cloud",
             "tlsSecret (the router, on the site's nodes, terminates TLS)",
         )
@@ -662,6 +713,12 @@ def _kubernetes(cfg: FactoryConfig) -> Iterator[Problem]:
             yield Problem(_p(f"{base}.replicas"), "replicas apply to time-slicing only", "remove it")
         if sharing.strategy == "mig" and sharing.mig_profile is None:
             yield Problem(_p(f"{base}.migProfile"), "MIG needs the profile the mig-manager applies", "e.g. all-1g.10gb")
+        if sharing.strategy != "mig" and sharing.mig_profile is not None:
+            yield Problem(_p(f"{base}.migProfile"), "a MIG profile applies to strategy mig only", "remove it")
+        if sharing.strategy == "mig" and sharing.mig_profile is not None:
+            for why in gpu_sharing.mig_profile_problems(cfg, pool, sharing.mig_profile):
+                yield Problem(_p(f"{base}.migProfile"), why, "strategy time-slicing or none for this pool")
+    yield from _models_on_shared_gpus(cfg)
     router = cfg.serving.router if cfg.serving is not None else None
     if router is not None and router.tls_certificate_arn is not None:
         if not cfg.has_eks:
@@ -676,6 +733,26 @@ def _kubernetes(cfg: FactoryConfig) -> Iterator[Problem]:
                 "the certificate must live in the cluster's region",
                 f"an ACM certificate in {cfg.cloud.region}",
             )
+
+
+def _models_on_shared_gpus(cfg: FactoryConfig) -> Iterator[Problem]:
+    """A shared GPU (a time slice or a MIG slice) is one `nvidia.com/gpu` that cannot be combined with
+    others: the device plugin refuses more than one time-sliced GPU per container
+    (failRequestsGreaterThanOne), and tensor parallelism does not span MIG slices."""
+    if cfg.serving is None:
+        return
+    shared = gpu_sharing.shared_pools(cfg)
+    for i, model in enumerate(cfg.serving.models):
+        if model.gpus_per_replica == 1:
+            continue
+        for place in sorted(routing.model_places(cfg, model)):
+            if place.value in shared:
+                yield Problem(
+                    _p(f"serving.models[{i}].gpusPerReplica"),
+                    f"{model.gpus_per_replica} GPUs per replica cannot run on the {place.value} pool, which shares "
+                    f"its GPUs ({shared[place.value].strategy})",
+                    f"1, or kubernetes.gpuSharing.{place.value}.strategy none",
+                )
 
 
 def _budget(cfg: FactoryConfig) -> Iterator[Problem]:

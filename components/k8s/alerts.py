@@ -11,9 +11,9 @@ from typing import Any
 
 from components import conventions as c
 from components.config.models import FactoryConfig
+from components.k8s.cost_rules import burn_threshold_usd, cloud_burn_expr, recording_rules
 from components.releases import deployment_id
 
-HOURS_PER_MONTH = 730
 LOCATION_LABEL = "label_ai_factory_io_location"
 """kube-state-metrics' spelling of the node label ai-factory.io/location (metricLabelsAllowlist)."""
 CLOUD_GPUS = (
@@ -21,8 +21,6 @@ CLOUD_GPUS = (
     f' * on(node) group_left() kube_node_labels{{{LOCATION_LABEL}="{c.LOCATION_CLOUD}"}})'
 )
 """GPUs on cloud burst nodes right now."""
-HOURLY_COST = "sum(node_total_hourly_cost)"
-"""OpenCost's price of every node per hour (on-prem at the amortised GPU price)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,6 @@ class Alert:
         }
 
 
-SNAPSHOT_STALE_HOURS = 36
-"""A daily schedule missed once (plus its run time) before the missing-snapshot alert pages."""
 CANARY_WINDOW = "10m"
 CANARY_MIN_RPS = 0.05
 """Below this request rate (3/min) the candidate's ratios are noise: no alert."""
@@ -151,14 +147,15 @@ def team_alerts() -> list[Alert]:
 
 def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
     obs = cfg.observability
-    pause_usd = cfg.budget.total_monthly_usd * cfg.budget.pause_at_percent / 100
     gpu = [
         Alert(
+            # The gauge holds the *last* XID code and keeps it: alert when it changes, not while it is set.
             "GpuXidError",
-            "max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
+            "max by (Hostname, gpu) (changes(DCGM_FI_DEV_XID_ERRORS[15m])) > 0"
+            " and max by (Hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0",
             "0m",
             "critical",
-            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported a new XID error",
         ),
         Alert(
             "GpuRowRemapFailure",
@@ -169,7 +166,8 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
         ),
         Alert(
             "GpuUncorrectableEccRemapped",
-            "max by (Hostname, gpu) (DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS) > 0",
+            # A lifetime counter (dcgm-exporter's counters CSV): a remap is news once, not forever.
+            "max by (Hostname, gpu) (increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[1h])) > 0",
             "0m",
             "warning",
             "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} remapped rows after uncorrectable ECC errors",
@@ -185,10 +183,12 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
     serving = [
         Alert(
             "VllmQueueDepthHigh",
-            f"sum by (namespace, model_name) ({c.VLLM_QUEUE_METRIC}) > {obs.queue_depth_alert}",
+            # Per replica: KEDA adds replicas at the queue-depth threshold per replica, so only a queue far
+            # above it for long means scaling is stuck (GPUs exhausted, pool at its cap, pods pending).
+            f"avg by (namespace, model_name) ({c.VLLM_QUEUE_METRIC}) > {obs.queue_depth_alert}",
             "10m",
             "warning",
-            "{{ $labels.model_name }} has {{ $value }} requests waiting: autoscaling is not keeping up",
+            "{{ $labels.model_name }} has {{ $value }} requests waiting per replica: autoscaling is not keeping up",
         ),
         Alert(
             "VllmTimeToFirstTokenHigh",
@@ -199,16 +199,24 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
             "p95 time-to-first-token of {{ $labels.model_name }} is {{ $value }}s",
         ),
     ]
-    cost = [
-        Alert(
-            "BudgetBurnHigh",
-            f"{HOURLY_COST} * {HOURS_PER_MONTH} > {pause_usd:.0f}",
-            "1h",
-            "warning",
-            f"Projected monthly cost {{{{ $value }}}} USD is above {cfg.budget.pause_at_percent}% of the budget",
-        ),
-    ]
+    cost: list[Alert] = []
     if cfg.cloud is not None and cfg.cloud.eks is not None:
+        # Only cloud nodes make the spend vary (the site's amortisation is fixed), so the burn alert
+        # exists where there is a cloud pool to burn it.
+        cost.append(
+            Alert(
+                "BudgetBurnHigh",
+                cloud_burn_expr(cfg),
+                "1h",
+                "warning",
+                "At the cloud nodes' current rate ({{ $value | humanize }} USD/month) the budget guard will pause "
+                f"the burst pools this month (threshold {burn_threshold_usd(cfg):.0f} USD)",
+                description=(
+                    "Node prices only (ai_factory:node_hourly_cost_usd, the plan's cost model); storage, traffic and "
+                    "the control plane are counted by the AWS Budget's own alerts."
+                ),
+            )
+        )
         cost.append(
             Alert(
                 "BurstPoolAtGpuLimit",
@@ -235,19 +243,20 @@ def alert_groups(cfg: FactoryConfig) -> list[dict[str, Any]]:
             Alert(
                 "VectorSnapshotMissing",
                 f'time() - max(kube_cronjob_status_last_successful_time{{namespace="{c.NAMESPACE_VECTOR}",'
-                f'cronjob="{c.VECTOR_SNAPSHOT_JOB}"}}) > {SNAPSHOT_STALE_HOURS * 3600}',
+                f'cronjob="{c.VECTOR_SNAPSHOT_JOB}"}}) > {vs.snapshots.alert_after_hours * 3600}',
                 "30m",
                 "critical",
-                f"No successful vector store snapshot for more than {SNAPSHOT_STALE_HOURS} hours",
+                f"No successful vector store snapshot for more than {vs.snapshots.alert_after_hours} hours",
             )
         )
     if cfg.serving is not None and cfg.serving.router.teams:
         serving += team_alerts()
     groups = [
-        {"name": "ai-factory.gpu", "rules": [a.rule() for a in gpu]},
-        {"name": "ai-factory.serving", "rules": [a.rule() for a in serving]},
-        {"name": "ai-factory.cost", "rules": [a.rule() for a in cost]},
+        # Recording rules first: the cost alerts and dashboards read their series.
+        ("ai-factory.cost-model", recording_rules(cfg)),
+        ("ai-factory.gpu", [a.rule() for a in gpu]),
+        ("ai-factory.serving", [a.rule() for a in serving]),
+        ("ai-factory.cost", [a.rule() for a in cost]),
+        ("ai-factory.canary", [a.rule() for a in canary_alerts(cfg)]),
     ]
-    if canary := canary_alerts(cfg):
-        groups.append({"name": "ai-factory.canary", "rules": [a.rule() for a in canary]})
-    return groups
+    return [{"name": name, "rules": rules} for name, rules in groups if rules]

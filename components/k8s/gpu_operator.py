@@ -3,7 +3,8 @@
 Drivers and the container toolkit are already on the nodes (Ansible on-prem, the EKS NVIDIA
 AMI in the cloud), so the operator must not install them again. Device sharing
 (time-slicing/MIG) is per node pool: a typed ConfigMap holds one device-plugin config per
-pool and nodes pick theirs by the `nvidia.com/device-plugin.config` label.
+pool and nodes pick theirs by the `nvidia.com/device-plugin.config` label (and their MIG layout
+by `nvidia.com/mig.config`), which they register with (components/gpu_sharing.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from components import conventions as c
 from components.config.models import FactoryConfig, GpuSharing
+from components.gpu_sharing import POOLS, shared_pools
 from components.k8s import charts
 from components.k8s.context import PlatformContext
 from components.k8s.placement import system_tolerations
@@ -40,9 +42,10 @@ def device_plugin_config(sharing: GpuSharing) -> dict[str, Any]:
 
 
 def device_plugin_configs(cfg: FactoryConfig) -> dict[str, str]:
-    """ConfigMap data: `default` (whole GPUs) plus one entry per pool (location) with sharing."""
+    """ConfigMap data: `default` (whole GPUs) plus one entry per pool that shares its GPUs; the
+    pool's nodes select theirs by label (components/gpu_sharing.sharing_node_labels)."""
     data = {DEFAULT_CONFIG: yaml.safe_dump(device_plugin_config(GpuSharing()), sort_keys=False)}
-    for pool, sharing in sorted(cfg.kubernetes.gpu_sharing.items()):
+    for pool, sharing in shared_pools(cfg).items():
         data[pool] = yaml.safe_dump(device_plugin_config(sharing), sort_keys=False)
     return data
 
@@ -60,21 +63,21 @@ def mirrored_images(cfg: FactoryConfig) -> dict[str, str]:
 
 def gpu_pools(cfg: FactoryConfig) -> list[str]:
     """GPU node pools (locations) the stack has."""
-    return [p for p, present in (("on-prem", cfg.on_prem is not None), ("cloud", cfg.has_eks)) if present]
+    return [p for p, present in zip(POOLS, (cfg.on_prem is not None, cfg.has_eks), strict=True) if present]
 
 
 def default_config(cfg: FactoryConfig) -> str:
-    """With a single GPU pool its sharing config is the default, so nodes need no extra label;
-    hybrid stacks select per node with the `nvidia.com/device-plugin.config=<pool>` label."""
+    """With a single GPU pool its sharing config is also the default, which covers nodes that joined
+    before their pool shared GPUs (labels are set at registration); otherwise whole GPUs."""
     pools = gpu_pools(cfg)
-    if len(pools) == 1 and pools[0] in cfg.kubernetes.gpu_sharing:
+    if len(pools) == 1 and pools[0] in shared_pools(cfg):
         return pools[0]
     return DEFAULT_CONFIG
 
 
 def default_mig_profile(cfg: FactoryConfig) -> str:
-    name = default_config(cfg)
-    sharing = cfg.kubernetes.gpu_sharing.get(name)  # type: ignore[call-overload]
+    """The layout of nodes without an `nvidia.com/mig.config` label: MIG off, unless the only pool uses MIG."""
+    sharing = shared_pools(cfg).get(default_config(cfg))
     if sharing is not None and sharing.strategy == "mig" and sharing.mig_profile is not None:
         return sharing.mig_profile
     return "all-disabled"
@@ -89,7 +92,7 @@ CONTROL_PLANE_TOLERATIONS: list[dict[str, Any]] = [
 
 def operator_values(cfg: FactoryConfig, registry: pulumi.Input[str] = "") -> dict[str, Any]:
     """Chart values, built from config (and the registry prefix of mirrored NGC images)."""
-    mig = any(s.strategy == "mig" for s in cfg.kubernetes.gpu_sharing.values())
+    mig = any(s.strategy == "mig" for s in shared_pools(cfg).values())
     gpu_tolerations = [
         {"key": c.GPU_TAINT_KEY, "operator": "Exists", "effect": c.GPU_TAINT_EFFECT},
         {"key": c.BURST_TAINT_KEY, "operator": "Exists", "effect": c.GPU_TAINT_EFFECT},

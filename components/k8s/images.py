@@ -27,9 +27,11 @@ class Image:
         return f"{self.upstream}/{self.repository}@{self.digest}"
 
 
-# Digests below are copied from public pin records of these exact releases (noted per image),
-# not re-resolved here (no registry access from the build machine): CI's image-mirror job must
-# confirm each with `crane digest` before the first deployment of a new pin.
+# Digests below are copied from public pin records of these exact releases, and each was found
+# again, next to the same tag, in several independent public repositories (2026-12-04: vLLM
+# v0.27.1, litellm-non_root v1.104.2 with its amd64/arm64 manifests, redis 7.4(.11)-alpine,
+# postgres 17(.10)-alpine, qdrant v1.19.1). They are not re-resolved here (no registry access from
+# the build machine): confirm each with `crane digest <image>:<tag>` before deploying a new pin.
 VLLM = Image(
     "docker-hub",
     "vllm/vllm-openai",

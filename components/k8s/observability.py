@@ -28,6 +28,8 @@ from policies.cost.amortisation import amortise
 FULLNAME = "aif-prom"
 """fullnameOverride of kube-prometheus-stack: fixed service names (serving.PROMETHEUS_URL)."""
 DASHBOARDS = ("gpu", "serving", "cost")
+DATASOURCE_UID = "prometheus"
+"""uid of the Prometheus datasource Grafana's sidecar provisions; the dashboards' panels refer to it."""
 
 
 def dashboard(name: str) -> dict[str, Any]:
@@ -77,7 +79,14 @@ def prometheus_stack_values(cfg: FactoryConfig) -> dict[str, Any]:
             "enabled": obs.grafana,
             "tolerations": tolerations,
             "sidecar": {
-                "dashboards": {"enabled": True, "label": c.LABEL_DASHBOARD, "labelValue": "1", "searchNamespace": "ALL"}
+                "dashboards": {
+                    "enabled": True,
+                    "label": c.LABEL_DASHBOARD,
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                },
+                # Pinned, not left to the chart's default: every dashboard panel names this uid.
+                "datasources": {"uid": DATASOURCE_UID},
             },
         },
         # Node location/pool labels become kube_node_labels series (burst GPU alert and dashboards).
@@ -116,16 +125,17 @@ def opencost_values(cfg: FactoryConfig) -> dict[str, Any]:
     if gpu_price is not None:
         # The whole server cost is carried by its GPUs (CPU and RAM priced 0) so nothing is
         # counted twice; in hybrid stacks cloud nodes keep AWS prices and these are the
-        # defaults for nodes without a cloud price (the on-prem hybrid nodes).
+        # defaults for nodes without a cloud price (the on-prem hybrid nodes). The spot fields
+        # are left at OpenCost's own defaults: it uses them for spot nodes without a spot data
+        # feed, and 0 there would price spot burst nodes' CPU and memory at nothing. The factory's
+        # own cost series (components/k8s/cost_rules.py) do not depend on them.
         values["opencost"]["customPricing"] = {
             "enabled": True,
             "provider": "aws" if cfg.has_eks else "custom",
             "costModel": {
                 "description": f"ai-factory: {cfg.on_prem.site if cfg.on_prem else ''} amortised on-prem prices",
                 "CPU": "0",
-                "spotCPU": "0",
                 "RAM": "0",
-                "spotRAM": "0",
                 "GPU": f"{gpu_price:.4f}",
                 "storage": "0",
             },
@@ -174,15 +184,6 @@ def service_monitors(cfg: FactoryConfig) -> list[tuple[str, str, dict[str, Any]]
             },
         ),
         (
-            "qdrant",
-            c.NAMESPACE_OBSERVABILITY,
-            {
-                "namespaceSelector": {"matchNames": [c.NAMESPACE_VECTOR]},
-                "selector": {"matchLabels": {c.LABEL_APP: QDRANT_POD[c.LABEL_APP]}},
-                "endpoints": [{"port": "http", "path": "/metrics", **every}],
-            },
-        ),
-        (
             "dcgm-exporter",
             c.NAMESPACE_OBSERVABILITY,
             {
@@ -193,7 +194,22 @@ def service_monitors(cfg: FactoryConfig) -> list[tuple[str, str, dict[str, Any]]
                 "endpoints": [{"port": "gpu-metrics", "path": "/metrics", "honorLabels": True, **every}],
             },
         ),
-    ]
+    ] + (
+        [
+            (
+                "qdrant",
+                c.NAMESPACE_OBSERVABILITY,
+                {
+                    "namespaceSelector": {"matchNames": [c.NAMESPACE_VECTOR]},
+                    "selector": {"matchLabels": {c.LABEL_APP: QDRANT_POD[c.LABEL_APP]}},
+                    # Qdrant's metrics port: 6333 requires the API key, this one serves /metrics only.
+                    "endpoints": [{"port": "metrics", "path": "/metrics", **every}],
+                },
+            )
+        ]
+        if cfg.vector_store is not None
+        else []
+    )
 
 
 class Observability(pulumi.ComponentResource):

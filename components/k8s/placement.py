@@ -15,7 +15,7 @@ from typing import Any
 
 from components import conventions as c
 from components.config.models import FactoryConfig, Place, ServedModel
-from components.routing import router_on_prem
+from components.routing import allowed_places, model_may_burst, router_on_prem
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,6 @@ class Placement:
     @property
     def tolerates_burst(self) -> bool:
         return any(t.get("key") == c.BURST_TAINT_KEY for t in self.tolerations)
-
-
-def allowed_places(cfg: FactoryConfig, data_classes: list[str], key: str = "processing") -> set[Place]:
-    """Places every one of `data_classes` allows (`processing` or `storage`); unknown classes allow nothing."""
-    places = {Place.ON_PREM, Place.CLOUD, Place.EXTERNAL_API}
-    for name in data_classes:
-        policy = cfg.residency.data_classes.get(name)
-        if policy is None:
-            return set()
-        places &= {Place(p) for p in getattr(policy, key)}
-    return places
 
 
 def _location_term(values: list[str]) -> dict[str, Any]:
@@ -127,11 +116,6 @@ def _placement(cfg: FactoryConfig, may_use_cloud: bool, gpu: bool) -> Placement:
         tolerations=tolerations,
         node_selector={c.LABEL_LOCATION: c.LOCATION_ON_PREM},
     )
-
-
-def model_may_burst(cfg: FactoryConfig, model: ServedModel) -> bool:
-    """Burst only when the model asks for it and every data class it serves may be processed in the cloud."""
-    return model.burst_to_cloud and Place.CLOUD in allowed_places(cfg, model.data_classes)
 
 
 def model_placement(cfg: FactoryConfig, model: ServedModel) -> Placement:

@@ -136,6 +136,7 @@ class Platform(pulumi.ComponentResource):
                 f"{name}-vector-store",
                 ctx,
                 after_ns,
+                secrets=args.secrets,
                 snapshots_bucket=args.snapshots_bucket,
                 storage_class=self.storage_class,
             )

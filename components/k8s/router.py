@@ -26,13 +26,13 @@ from components import conventions as c
 from components.config.models import FactoryConfig, Place, ServedModel
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
-from components.k8s.placement import allowed_places, model_may_burst, router_placement
+from components.k8s.placement import router_placement
 from components.k8s.router_database import RouterDatabase, database_url
 from components.k8s.router_teams import RouterTeams
 from components.k8s.serving import service_url
 from components.k8s.tenancy import REDIS_POD, ROUTER_POD
 from components.releases import ServedRelease, deployment_id, releases
-from components.routing import EXTERNAL_MODEL_NAME, SIZE_ORDER, class_aliases
+from components.routing import EXTERNAL_MODEL_NAME, SIZE_ORDER, allowed_places, class_aliases, model_places
 
 ROUTER_NAME = "router"
 CACHE_NAME = "router-cache"
@@ -45,16 +45,6 @@ ENV_DATABASE_URL = "DATABASE_URL"
 TLS_DIR = "/etc/litellm-tls"
 LB_NAME = "router-internal"
 """The internal AWS load balancer's Service (EKS); `router` itself stays a ClusterIP Service."""
-
-
-def model_places(cfg: FactoryConfig, model: ServedModel) -> set[Place]:
-    """Where a model's replicas may run."""
-    places: set[Place] = set()
-    if cfg.on_prem is not None:
-        places.add(Place.ON_PREM)
-    if cfg.on_prem is None or model_may_burst(cfg, model):
-        places.add(Place.CLOUD)
-    return places
 
 
 def hop_allowed(cfg: FactoryConfig, source: ServedModel, target: ServedModel | None) -> bool:
@@ -86,6 +76,20 @@ def fallback_chain(cfg: FactoryConfig, model: ServedModel) -> list[str]:
     if model.task == "chat" and hop_allowed(cfg, model, None):
         chain.append(EXTERNAL_MODEL_NAME)
     return chain
+
+
+def fallback_entries(cfg: FactoryConfig) -> list[dict[str, list[str]]]:
+    """LiteLLM `fallbacks`: each model group's chain, then each class alias with its target's chain.
+
+    LiteLLM looks a chain up by the name the client asked for, so a request to `auto-<class>` whose
+    target fails finds none under the target's name ("No fallback model group found for
+    lookup_groups=auto-public", BerriAI/litellm#10317). The target's chain is checked for every data
+    class the target serves, a superset of the alias's class, so it is no looser for the alias."""
+    assert cfg.serving is not None
+    chains = {m.name: chain for m in cfg.serving.models if (chain := fallback_chain(cfg, m))}
+    entries = [{name: chain} for name, chain in chains.items()]
+    entries += [{alias: list(chains[target])} for alias, target in class_aliases(cfg).items() if target in chains]
+    return entries
 
 
 def deployment_entry(served: ServedRelease) -> dict[str, Any]:
@@ -138,7 +142,7 @@ def router_config(cfg: FactoryConfig) -> dict[str, Any]:
                 "model_info": {"id": deployment_id(EXTERNAL_MODEL_NAME, "external"), "serving_tier": "external"},
             }
         )
-    fallbacks = [{m.name: chain} for m in cfg.serving.models if (chain := fallback_chain(cfg, m))]
+    fallbacks = fallback_entries(cfg)
     litellm_settings: dict[str, Any] = {
         "drop_params": True,
         "num_retries": 1,
@@ -177,12 +181,12 @@ def router_config(cfg: FactoryConfig) -> dict[str, Any]:
 
 
 def general_settings(cfg: FactoryConfig) -> dict[str, Any]:
-    """Master key always; with teams, the database that holds their keys and spend. Models come only
-    from this config (never added through the admin API, which would bypass the residency checks),
-    and prompts are never written to the spend logs."""
+    """Master key always; with teams or a router budget, the database that holds keys, budgets and spend
+    (LiteLLM enforces no budget without it). Models come only from this config (never added through the
+    admin API, which would bypass the residency checks), and prompts are never written to the spend logs."""
     assert cfg.serving is not None
     out: dict[str, Any] = {"master_key": f"os.environ/{ENV_MASTER_KEY}"}
-    if cfg.serving.router.teams:
+    if cfg.serving.router.needs_database:
         out |= {
             "database_url": f"os.environ/{ENV_DATABASE_URL}",
             "store_model_in_db": False,
@@ -230,8 +234,8 @@ def router_volumes(cfg: FactoryConfig) -> list[dict[str, Any]]:
 
 
 class Router(pulumi.ComponentResource):
-    """LiteLLM proxy (+ Redis cache), its generated config and credentials Secret; with teams, its
-    Postgres and the job that issues the teams' keys."""
+    """LiteLLM proxy (+ Redis cache), its generated config and credentials Secret; with teams or a router
+    budget, its Postgres; with teams, the job that issues the teams' keys."""
 
     def __init__(
         self,
@@ -259,7 +263,7 @@ class Router(pulumi.ComponentResource):
         if cfg.serving.router.external_api_model is not None:
             string_data[ENV_EXTERNAL_KEY] = pulumi.Output.secret(secrets["externalApiKey"])
         deps: list[pulumi.Resource] = [config_map]
-        if cfg.serving.router.teams:
+        if cfg.serving.router.needs_database:
             password = secrets["routerDatabasePassword"]
             self.database = RouterDatabase(
                 f"{name}-db", ctx, password, pulumi.ResourceOptions(parent=self), storage_class=storage_class

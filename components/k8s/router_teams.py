@@ -5,8 +5,9 @@ LiteLLM keeps teams and virtual keys in its database and creates them through it
 (components/k8s/scripts/router_teams.py) does that in the cluster, with the master key: one
 LiteLLM team per `serving.router.teams` entry (budget, period, rpm/tpm, callable models), one
 key per team (`llm_api` routes only) written to the Secret `router-key` in the team's namespace,
-rotated after `keyMaxAgeDays`, and teams removed from config blocked (never deleted: their spend
-history stays). Issued keys never pass through Pulumi, so they are in no state file or preview.
+rotated after `keyMaxAgeDays` (the replaced key stays valid for `keyGraceHours`), and teams removed
+from config blocked (never deleted: their spend history stays). Issued keys never pass through
+Pulumi, so they are in no state file or preview.
 
 The Job is named after a hash of what it applies, so a config change replaces it and
 `pulumi up` waits for it to complete (or fails with it); a daily CronJob with the same pod
@@ -29,7 +30,7 @@ from components.config.models import FactoryConfig
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import router_placement
-from components.k8s.tenancy import HTTPS_EGRESS, ROUTER_POD
+from components.k8s.tenancy import ROUTER_POD
 from components.routing import callable_names
 
 NAME = c.ROUTER_TEAMS_JOB
@@ -43,8 +44,34 @@ SCRIPTS_DIR = "/scripts"
 CA_DIR = "/etc/router-ca"
 SCHEDULE = "17 3 * * *"
 """Daily: repairs deleted Secrets and rotates aged keys; config changes run at once (the Job)."""
-KUBE_API_PORTS = (443, 6443)
-"""The API server behind kubernetes.default: 443 on EKS, 6443 on kubeadm control planes."""
+READY_TIMEOUT_SECONDS = 600
+"""How long one run waits for the router to answer /health/readiness."""
+BACKOFF_LIMIT = 3
+ACTIVE_DEADLINE_SECONDS = 1800
+"""The whole Job (every retry) ends after this; it bounds how long `pulumi up` may wait for it."""
+JOB_TIMEOUT = f"{ACTIVE_DEADLINE_SECONDS // 60 + 5}m"
+"""Pulumi's create/update await of the Job: its deadline plus scheduling slack (Pulumi's default for a
+Job is 10 minutes, shorter than one run may legitimately wait for the router)."""
+REPLACE_UNREADY = {"pulumi.com/replaceUnready": "true"}
+"""A Job that failed is replaced on the next `pulumi up` instead of being awaited again (pulumi-kubernetes
+waits on an unready resource until its inputs change otherwise)."""
+
+
+def api_server_egress(cfg: FactoryConfig) -> dict[str, Any]:
+    """Where the API server behind kubernetes.default is, and nothing wider (the pod holds the master key).
+
+    EKS: the private endpoint's ENIs in the VPC on 443 (hybrid nodes reach them over the site VPN).
+    kubeadm: the control-plane nodes on the site's node networks, on 6443 (kubeadm's default) or 443."""
+    if cfg.has_eks:
+        assert cfg.cloud is not None
+        cidrs, ports = [cfg.cloud.vpc.cidr], [443]
+    else:
+        assert cfg.on_prem is not None, "the router runs on EKS or on the site's kubeadm cluster"
+        cidrs, ports = list(cfg.on_prem.network.node_cidrs), [443, 6443]
+    return {
+        "to": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs],
+        "ports": [{"protocol": "TCP", "port": p} for p in ports],
+    }
 
 
 def script_text() -> str:
@@ -70,6 +97,7 @@ def teams_document(cfg: FactoryConfig) -> dict[str, Any]:
             "rpmLimit": access.rpm_limit,
             "tpmLimit": access.tpm_limit,
             "keyMaxAgeDays": access.key_max_age_days,
+            "keyGraceHours": access.key_grace_hours,
         }
     return {
         "environment": cfg.environment.name,
@@ -98,7 +126,7 @@ def pod_spec(cfg: FactoryConfig, image: pulumi.Input[str], credentials_secret: s
             "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": "LITELLM_MASTER_KEY"}},
         },
         {"name": "TEAMS_FILE", "value": f"{SCRIPTS_DIR}/{TEAMS_KEY}"},
-        {"name": "READY_TIMEOUT_SECONDS", "value": "600"},
+        {"name": "READY_TIMEOUT_SECONDS", "value": str(READY_TIMEOUT_SECONDS)},
     ]
     mounts: list[dict[str, Any]] = [{"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True}]
     volumes: list[dict[str, Any]] = [{"name": "scripts", "configMap": {"name": NAME}}]
@@ -134,13 +162,13 @@ def pod_spec(cfg: FactoryConfig, image: pulumi.Input[str], credentials_secret: s
 
 def job_spec(pod: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     return {
-        "backoffLimit": 3,
-        "activeDeadlineSeconds": 1800,
+        "backoffLimit": BACKOFF_LIMIT,
+        "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
         "template": {"metadata": {"labels": {**labels, **TEAMS_POD}}, "spec": pod},
     }
 
 
-def network_policy() -> dict[str, Any]:
+def network_policy(cfg: FactoryConfig) -> dict[str, Any]:
     """The job talks to the router and the API server; nothing talks to it."""
     return {
         "podSelector": {"matchLabels": TEAMS_POD},
@@ -150,7 +178,7 @@ def network_policy() -> dict[str, Any]:
                 "to": [{"podSelector": {"matchLabels": ROUTER_POD}}],
                 "ports": [{"protocol": "TCP", "port": c.PORT_ROUTER}],
             },
-            {**HTTPS_EGRESS, "ports": [{"protocol": "TCP", "port": p} for p in KUBE_API_PORTS]},
+            api_server_egress(cfg),
         ],
     }
 
@@ -192,8 +220,8 @@ class RouterTeams(pulumi.ComponentResource):
             data={SCRIPT_KEY: script, TEAMS_KEY: document},
             opts=ctx.opts(self),
         )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol", metadata=ctx.meta(NAME, ns, labels), spec=network_policy(), opts=ctx.opts(self)
+        netpol = k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol", metadata=ctx.meta(NAME, ns, labels), spec=network_policy(cfg), opts=ctx.opts(self)
         )
         grants: list[pulumi.Resource] = []
         for team in sorted(cfg.serving.router.teams):
@@ -216,13 +244,19 @@ class RouterTeams(pulumi.ComponentResource):
             )
         pod = pod_spec(cfg, ctx.image(images.LITELLM), credentials_secret)
         run_id = hashlib.sha256((document + script).encode()).hexdigest()[:10]
-        after = ctx.opts(self, depends_on=[sa, config, *grants])
-        # Named after what it applies: a change replaces the Job, and `pulumi up` waits for it.
+        # The namespace denies all traffic by default: no run may start before its own policy exists.
+        after = ctx.opts(self, depends_on=[sa, config, netpol, *grants])
+        # Named after what it applies: a change replaces the Job, and `pulumi up` waits for it (as long
+        # as the Job may run); a failed one is replaced by the next `pulumi up`, not awaited again.
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata=ctx.meta(f"{NAME}-{run_id}", ns, labels),
+            metadata=ctx.meta(f"{NAME}-{run_id}", ns, labels, annotations=dict(REPLACE_UNREADY)),
             spec=job_spec(pod, labels),
-            opts=after,
+            opts=ctx.opts(
+                self,
+                depends_on=[sa, config, netpol, *grants],
+                custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT),
+            ),
         )
         k8s.batch.v1.CronJob(
             f"{name}-cronjob",

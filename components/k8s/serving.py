@@ -8,6 +8,7 @@ linearly and slowly with the catalog. Specs are pure functions of config (`deplo
 from __future__ import annotations
 
 import json
+from importlib import resources
 from typing import Any
 
 import pulumi
@@ -20,10 +21,11 @@ from components.k8s.context import PlatformContext, restricted_container_securit
 from components.k8s.placement import model_placement
 from components.k8s.tenancy import model_namespace, priority_class
 from components.releases import ServedRelease, record_annotation, releases
+from components.routing import class_aliases
 
-SERVICE_ACCOUNT = "model-loader"
-"""Identity of the weight-fetch init container: read access to the models bucket only, through
-the EKS Pod Identity association of `cloud.eks.workloads.model-loader` (reference stacks)."""
+SERVICE_ACCOUNT = c.MODEL_LOADER_SERVICE_ACCOUNT
+"""Identity of the weight-fetch init container: on cloud nodes, read access to the models bucket only,
+through the EKS Pod Identity association of a cloud.eks.workloads entry (required by the config check)."""
 FETCH_CONFIGMAP = "aif-fetch-weights"
 MODELS_DIR = "/models"
 PROMETHEUS_URL = f"http://aif-prom-prometheus.{c.NAMESPACE_OBSERVABILITY}.svc:9090"
@@ -33,30 +35,46 @@ MEMORY_GIB_PER_GPU = 32
 STARTUP_MINUTES = 40
 """Weights of a 70B model take tens of minutes to copy and load: the startup probe waits this long."""
 
-FETCH_SCRIPT = """\
-import hashlib, os, sys
-import boto3
+FETCH_SCRIPT_KEY = "fetch_weights.py"
+SITE_CA_DIR = "/etc/model-store-ca"
 
-bucket, prefix, dest, want = (os.environ[k] for k in ("BUCKET", "PREFIX", "DEST", "DIGEST"))
-s3 = boto3.client("s3")
-lines = []
-for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
-    for obj in page.get("Contents", []):
-        rel = obj["Key"][len(prefix) + 1 :]
-        path = os.path.join(dest, rel)
-        if not os.path.exists(path) or os.path.getsize(path) != obj["Size"]:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            s3.download_file(bucket, obj["Key"], path)
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 24), b""):
-                h.update(chunk)
-        lines.append(f"{h.hexdigest()}  {rel}")
-# The artifact digest is the sha256 of its sorted `sha256sum` manifest: any changed file fails.
-got = "sha256:" + hashlib.sha256(("\\n".join(sorted(lines)) + "\\n").encode()).hexdigest()
-if got != want:
-    sys.exit(f"artifact {prefix}: digest {got} != pinned {want}")
-"""
+
+def fetch_script() -> str:
+    """components/k8s/scripts/fetch_weights.py, shipped in each model namespace's ConfigMap."""
+    return resources.files("components.k8s.scripts").joinpath(FETCH_SCRIPT_KEY).read_text(encoding="utf-8")
+
+
+def fetch_env(cfg: FactoryConfig, model: ServedModel, bucket: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """The weight fetcher's environment: the artifact, and both stores it may read depending on the node
+    it lands on (scripts/fetch_weights.py). The site store's key comes from the site's Secret by reference."""
+    assert cfg.serving is not None
+    env: list[dict[str, Any]] = [
+        {"name": "PREFIX", "value": model.artifact.path},
+        {"name": "DEST", "value": f"{MODELS_DIR}/{model.artifact.path}"},
+        {"name": "DIGEST", "value": model.artifact.digest},
+        {"name": "HOME", "value": "/cache"},
+        {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+    ]
+    if cfg.has_eks:
+        env.append({"name": "CLOUD_BUCKET", "value": bucket})
+    store = cfg.serving.site_model_store
+    if cfg.on_prem is not None and store is not None:
+        secret = store.credentials_secret
+        env += [
+            {"name": "SITE_NODE_CIDRS", "value": ",".join(cfg.on_prem.network.node_cidrs)},
+            {"name": "SITE_ENDPOINT", "value": store.endpoint},
+            {"name": "SITE_BUCKET", "value": store.bucket},
+            {"name": "SITE_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": secret, "key": "AWS_ACCESS_KEY_ID"}}},
+            {
+                "name": "SITE_SECRET_ACCESS_KEY",
+                "valueFrom": {"secretKeyRef": {"name": secret, "key": "AWS_SECRET_ACCESS_KEY"}},
+            },
+        ]
+        if store.region is not None:
+            env.append({"name": "SITE_REGION", "value": store.region})
+        if store.ca_config_map is not None:
+            env.append({"name": "SITE_CA_FILE", "value": f"{SITE_CA_DIR}/ca.crt"})
+    return env
 
 
 def deployment_name(model: ServedModel) -> str:
@@ -118,12 +136,16 @@ def pod_spec(
     }
     cache_env = [
         {"name": "HOME", "value": "/cache"},
+        # The pod's uid has no passwd entry: getpass.getuser() (torch inductor) falls back to these.
+        {"name": "USER", "value": "vllm"},
+        {"name": "LOGNAME", "value": "vllm"},
+        {"name": "TORCHINDUCTOR_CACHE_DIR", "value": "/cache/inductor"},
+        {"name": "TRITON_CACHE_DIR", "value": "/cache/triton"},
         {"name": "HF_HOME", "value": "/cache/hf"},
         {"name": "VLLM_CACHE_ROOT", "value": "/cache/vllm"},
         # Weights come only from the pinned artifact; the hub is never contacted.
         {"name": "HF_HUB_OFFLINE", "value": "1"},
     ]
-    dest = f"{MODELS_DIR}/{model.artifact.path}"
     return {
         "serviceAccountName": SERVICE_ACCOUNT,
         "priorityClassName": priority_class(model),
@@ -142,21 +164,11 @@ def pod_spec(
             {
                 "name": "fetch-weights",
                 "image": image,
-                "command": ["python3", f"/scripts/{FETCH_CONFIGMAP}.py"],
-                "env": [
-                    {"name": "BUCKET", "value": bucket},
-                    {"name": "PREFIX", "value": model.artifact.path},
-                    {"name": "DEST", "value": dest},
-                    {"name": "DIGEST", "value": model.artifact.digest},
-                    {"name": "HOME", "value": "/cache"},
-                ],
+                "command": ["python3", f"/scripts/{FETCH_SCRIPT_KEY}"],
+                "env": fetch_env(cfg, model, bucket),
                 "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"memory": "4Gi"}},
                 "securityContext": restricted_container_security(),
-                "volumeMounts": [
-                    {"name": "models", "mountPath": MODELS_DIR},
-                    {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
-                    {"name": "cache", "mountPath": "/cache"},
-                ],
+                "volumeMounts": fetch_mounts(cfg),
             }
         ],
         "containers": [
@@ -198,8 +210,32 @@ def pod_spec(
             # Tensor parallelism exchanges tensors through shared memory (vLLM's docker docs).
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{8 * gpus}Gi"}},
             {"name": "scripts", "configMap": {"name": FETCH_CONFIGMAP}},
+            *site_ca_volumes(cfg),
         ],
     }
+
+
+def _site_ca(cfg: FactoryConfig) -> str | None:
+    store = cfg.serving.site_model_store if cfg.serving is not None else None
+    return store.ca_config_map if cfg.on_prem is not None and store is not None else None
+
+
+def fetch_mounts(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = [
+        {"name": "models", "mountPath": MODELS_DIR},
+        {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
+        {"name": "cache", "mountPath": "/cache"},
+    ]
+    if _site_ca(cfg) is not None:
+        mounts.append({"name": "model-store-ca", "mountPath": SITE_CA_DIR, "readOnly": True})
+    return mounts
+
+
+def site_ca_volumes(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    ca = _site_ca(cfg)
+    if ca is None:
+        return []
+    return [{"name": "model-store-ca", "configMap": {"name": ca, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
 
 
 def scale_to_zero(model: ServedModel) -> bool:
@@ -211,12 +247,38 @@ def _selector(model: ServedModel) -> str:
     return f'namespace="{model_namespace(model)}",model_name="{model.name}"'
 
 
+def requested_names(cfg: FactoryConfig, model: ServedModel) -> list[str]:
+    """Names a client may send that the router resolves to `model`: its own and its class aliases
+    (LiteLLM's metrics carry the name the client sent, not the model group it resolved to)."""
+    return [model.name, *sorted(alias for alias, target in class_aliases(cfg).items() if target == model.name)]
+
+
+def traffic_query(cfg: FactoryConfig, model: ServedModel) -> str:
+    names = "|".join(requested_names(cfg, model))
+    # 1 while any of those names saw a request in the last 2 minutes, else 0 (production-stack's
+    # `> bool 0` keepalive): the trigger asks for one replica, never more.
+    return (
+        "(sum(rate(litellm_proxy_total_requests_metric_total"
+        f'{{requested_model=~"{names}"}}[2m])) > bool 0) or vector(0)'
+    )
+
+
+def starting_query(model: ServedModel) -> str:
+    """1 while a pod of the model created less than STARTUP_MINUTES ago is not ready (Pending pods have no
+    Ready condition yet, hence the phase). The pod regex is the Deployment's `<name>-<hash>-<suffix>`, so a
+    `<model>-candidate` Deployment's pods do not match."""
+    sel = f'namespace="{model_namespace(model)}",pod=~"{deployment_name(model)}-[a-z0-9]+-[a-z0-9]+"'
+    pending = f'(kube_pod_status_phase{{{sel},phase="Pending"}} == 1)'
+    not_ready = f'{pending} or (kube_pod_status_ready{{{sel},condition="false"}} == 1)'
+    young = f"(time() - kube_pod_created{{{sel}}}) < {STARTUP_MINUTES * 60}"
+    return f"clamp_max(count(({not_ready}) and on(namespace, pod) {young}) or vector(0), 1)"
+
+
 def scaled_object_spec(cfg: FactoryConfig, model: ServedModel) -> dict[str, Any]:
     """KEDA ScaledObject: queue depth drives replicas; keepalive triggers guard scale-to-zero."""
     assert cfg.serving is not None
     auto = cfg.serving.autoscaling
     threshold = model.queue_depth_threshold or auto.queue_depth_threshold
-    ns = model_namespace(model)
     triggers: list[dict[str, Any]] = [
         {
             "type": "prometheus",
@@ -231,37 +293,33 @@ def scaled_object_spec(cfg: FactoryConfig, model: ServedModel) -> dict[str, Any]
     ]
     minimum = 0 if scale_to_zero(model) else max(1, model.min_replicas)
     if minimum == 0:
-        # Keepalive (kserve #1247): while a replica is Pending for a GPU node or still loading
-        # weights it counts as unavailable, and this trigger holds the target at ≥ 1 replica, so
-        # KEDA never scales a model to zero under a pod that is about to serve. clamp_max keeps
-        # both keepalive triggers from ever asking for more than one replica.
+        # Keepalive (kserve #1247, #1641): a replica that is waiting for a GPU node, fetching weights or
+        # loading them is not ready yet, and this trigger holds the target at >= 1 while it is, so KEDA
+        # never scales a model to zero under a pod that is about to serve. Only for STARTUP_MINUTES
+        # after the pod was created: a pod that never gets ready (crash loop, no capacity) must not
+        # hold a GPU node forever. clamp_max keeps both keepalive triggers at one replica at most.
         triggers.append(
             {
                 "type": "prometheus",
                 "name": "keepalive-starting",
                 "metadata": {
                     "serverAddress": PROMETHEUS_URL,
-                    "query": (
-                        "clamp_max(sum(kube_deployment_status_replicas_unavailable"
-                        f'{{namespace="{ns}",deployment="{deployment_name(model)}"}}) or vector(0), 1)'
-                    ),
+                    "query": starting_query(model),
                     "threshold": "1",
                     "activationThreshold": "0",
                 },
             }
         )
-        # Requests arriving at the router for this model wake it from zero (production-stack's
-        # router-side keepalive); the first ones fall back while it starts.
+        # Requests arriving at the router for this model, by its name or by a class alias that
+        # resolves to it, wake it from zero (production-stack's router-side keepalive); the first
+        # ones fall back while it starts.
         triggers.append(
             {
                 "type": "prometheus",
                 "name": "keepalive-traffic",
                 "metadata": {
                     "serverAddress": PROMETHEUS_URL,
-                    "query": (
-                        "clamp_max(sum(rate(litellm_proxy_total_requests_metric_total"
-                        f'{{requested_model="{model.name}"}}[2m])) or vector(0), 1)'
-                    ),
+                    "query": traffic_query(cfg, model),
                     "threshold": "1",
                     "activationThreshold": "0",
                 },
@@ -315,7 +373,7 @@ class Serving(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(
                 f"{name}-{ns}-fetch",
                 metadata=ctx.meta(FETCH_CONFIGMAP, ns, ctx.labels(FETCH_CONFIGMAP, "serving")),
-                data={f"{FETCH_CONFIGMAP}.py": FETCH_SCRIPT},
+                data={FETCH_SCRIPT_KEY: fetch_script()},
                 opts=ctx.opts(self),
             )
         for entry in cfg.serving.models:

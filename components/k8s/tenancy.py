@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -107,6 +108,27 @@ VLLM_POD = {c.LABEL_APP: "vllm"}
 REDIS_POD = {c.LABEL_APP: "router-cache"}
 QDRANT_POD = {c.LABEL_APP: "qdrant"}
 ROUTER_DB_POD = {c.LABEL_APP: "router-db"}
+VECTOR_CLIENT_POD = {c.LABEL_VECTOR_CLIENT: "true"}
+"""Pods that call the vector store opt in with this label (Qdrant admits nothing else but its peers,
+the snapshot job and Prometheus' metrics scrape)."""
+QDRANT_CLIENT_PORTS = (c.PORT_QDRANT_HTTP, c.PORT_QDRANT_GRPC)
+
+
+def vector_client_namespaces(cfg: FactoryConfig) -> list[str]:
+    """Namespaces whose labelled pods may call Qdrant: serving, batch and every team namespace."""
+    return [
+        c.NAMESPACE_SERVING,
+        c.NAMESPACE_BATCH,
+        *(f"{c.NAMESPACE_TEAM_PREFIX}{team}" for team in cfg.kubernetes.teams),
+    ]
+
+
+def _vector_clients(cfg: FactoryConfig) -> dict[str, Any]:
+    """Peer: labelled pods in the client namespaces (one selector: namespace In [...] and the pod label)."""
+    names = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": vector_client_namespaces(cfg)}
+    return {"namespaceSelector": {"matchExpressions": [names]}, "podSelector": {"matchLabels": VECTOR_CLIENT_POD}}
+
+
 DNS_EGRESS = {
     "to": [_peer("kube-system", {"k8s-app": "kube-dns"})],
     "ports": _ports(c.PORT_DNS, protocol="UDP") + _ports(c.PORT_DNS),
@@ -115,6 +137,18 @@ HTTPS_EGRESS = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(443)
 """Object storage (weights), the external API and AWS APIs; nothing else leaves the namespace."""
 POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": _ports(80)}
 """The EKS Pod Identity agent on the node: where the weight fetcher gets its bucket credentials."""
+
+
+def vllm_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    """The weight fetcher's way out: HTTPS to the models bucket (with the Pod Identity agent on EKS) and to
+    the site's model store, also on the store's own port when its endpoint names one."""
+    out: list[dict[str, Any]] = [HTTPS_EGRESS]
+    store = cfg.serving.site_model_store if cfg.serving is not None else None
+    if store is not None and (port := urlsplit(store.endpoint).port) not in (None, 443):
+        out.append({"to": HTTPS_EGRESS["to"], "ports": _ports(port)})
+    if cfg.has_eks:
+        out.append(POD_IDENTITY_EGRESS)
+    return out
 
 
 def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict[str, Any]]]:
@@ -136,10 +170,24 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
                         {"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_VLLM)},
                         {**scrape, "ports": _ports(c.PORT_VLLM)},
                     ],
-                    "egress": [HTTPS_EGRESS, POD_IDENTITY_EGRESS] if cfg.has_eks else [HTTPS_EGRESS],
+                    "egress": vllm_egress(cfg),
                 },
             )
         )
+        if cfg.vector_store is not None:
+            # Labelled vector clients (RAG retrieval, ingestion jobs) → Qdrant's API ports, nothing else.
+            policies.append(
+                (
+                    "vector-client",
+                    {
+                        "podSelector": {"matchLabels": VECTOR_CLIENT_POD},
+                        "policyTypes": ["Egress"],
+                        "egress": [
+                            {"to": [_peer(c.NAMESPACE_VECTOR, QDRANT_POD)], "ports": _ports(*QDRANT_CLIENT_PORTS)}
+                        ],
+                    },
+                )
+            )
     if namespace == c.NAMESPACE_SERVING:
         router_egress: list[dict[str, Any]] = [
             {
@@ -148,8 +196,9 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
             },
             {"to": [_peer(c.NAMESPACE_SERVING, REDIS_POD)], "ports": _ports(c.PORT_REDIS)},
         ]
-        with_teams = cfg.serving is not None and bool(cfg.serving.router.teams)
-        if with_teams:
+        # Teams or a router budget: LiteLLM keeps them in its database (router_database.py).
+        with_router_db = cfg.serving is not None and cfg.serving.router.needs_database
+        if with_router_db:
             router_egress.append({"to": [_peer(c.NAMESPACE_SERVING, ROUTER_DB_POD)], "ports": _ports(c.PORT_POSTGRES)})
         if cfg.serving is not None and cfg.serving.router.external_api_model is not None:
             router_egress.append(HTTPS_EGRESS)
@@ -173,7 +222,7 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
                 },
             ),
         ]
-        if with_teams:
+        if with_router_db:
             # Teams, keys and spend: only the router reads or writes them.
             policies.append(
                 (
@@ -195,13 +244,13 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
                     "podSelector": {"matchLabels": QDRANT_POD},
                     "policyTypes": ["Ingress", "Egress"],
                     "ingress": [
-                        {
-                            "from": [_peer(c.NAMESPACE_SERVING), _peer(c.NAMESPACE_BATCH)],
-                            "ports": _ports(c.PORT_QDRANT_HTTP, c.PORT_QDRANT_GRPC),
-                        },
+                        # Only pods labelled as vector clients, and only from the client namespaces.
+                        {"from": [_vector_clients(cfg)], "ports": _ports(*QDRANT_CLIENT_PORTS)},
                         {"from": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": _ports(c.PORT_QDRANT_P2P)},
-                        {**scrape, "ports": _ports(c.PORT_QDRANT_HTTP)},
+                        # The dedicated metrics port: /metrics on 6333 needs the API key.
+                        {**scrape, "ports": _ports(c.PORT_QDRANT_METRICS)},
                     ],
+                    # Peers only (Raft, shard transfers); the snapshot job's flows are its own policy.
                     "egress": [
                         {"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": _ports(c.PORT_QDRANT_P2P)}
                     ],
@@ -287,7 +336,9 @@ class Tenancy(pulumi.ComponentResource):
                         # No default CPU *limit*: it would cap (or, below the request, reject) pods
                         # such as vLLM that request CPUs and deliberately set no CPU limit.
                         "default": {"memory": "512Mi"},
-                        "max": {c.GPU_RESOURCE: "8"},
+                        # No GPU `max` (the quota caps GPUs): Kubernetes defaults a missing `default`
+                        # from `max` and `defaultRequest` from `default`, so a max would hand every
+                        # container that asks for no GPU that many GPUs (LimitRangeItem defaulting).
                     }
                 ]
             },

@@ -217,10 +217,17 @@ def container_env(
     cfg: FactoryConfig, bucket: pulumi.Input[str] | None = None, key_arn: pulumi.Input[str] | None = None
 ) -> list[dict[str, Any]]:
     """Environment of the snapshot container: Qdrant nodes, target, retention; credentials by reference only."""
+    from components.k8s import vector_store  # imports this module: resolve at call time
+
     snap = _snapshots(cfg)
     target = snap.target
     env: list[dict[str, Any]] = [
         {"name": "QDRANT_NODES", "value": ",".join(f"{pod}={url}" for pod, url in node_urls(cfg))},
+        # The full key: the job creates and deletes snapshots (the read-only key allows only reads).
+        {
+            "name": "QDRANT_API_KEY",
+            "valueFrom": {"secretKeyRef": {"name": vector_store.API_KEYS_SECRET, "key": vector_store.API_KEY}},
+        },
         {"name": "KEEP_LAST", "value": str(snap.keep_last)},
         {"name": "PART_MB", "value": str(PART_MB)},
         {"name": "HTTP_TIMEOUT", "value": str(HTTP_TIMEOUT_SECONDS)},

@@ -12,6 +12,7 @@ from policies.rules import (
     exposure,
     iam,
     k8s,
+    k8s_storage,
     placement,
     protection,
     release,
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = tuple(
         (
             *s3.RULES,
             *encryption.RULES,
+            *k8s_storage.RULES,
             residency.RULE,
             *residency_more.RULES,
             *placement.RULES,

@@ -62,9 +62,10 @@ def test_the_stable_deployment_change_is_the_artifact_and_the_record(rep) -> Non
     assert paths == {
         # The served artifact: the weight fetcher's prefix, destination and digest, and vLLM's model path.
         "spec.template.spec.containers[0].args[0]",
+        # (PREFIX, DEST, DIGEST: components/k8s/serving.fetch_env)
+        "spec.template.spec.initContainers[0].env[0].value",
         "spec.template.spec.initContainers[0].env[1].value",
         "spec.template.spec.initContainers[0].env[2].value",
-        "spec.template.spec.initContainers[0].env[3].value",
         # The release record, field by field (the diff reads the JSON annotation).
         *(
             f"{record_key}.{field}"
@@ -83,7 +84,7 @@ def test_the_stable_deployment_change_is_the_artifact_and_the_record(rep) -> Non
         ),
     }
     by_path = {ch["path"]: ch for ch in stable["changes"]}
-    assert by_path["spec.template.spec.initContainers[0].env[3].value"]["after"] == (
+    assert by_path["spec.template.spec.initContainers[0].env[2].value"]["after"] == (
         "sha256:0c4e7f9d2a8b6c1e3f5a7d9b2c4e6f8a1b3d5c7e9f1a2b4c6d8e0f2a4b6c8d0e"
     )
     assert by_path[f"{record_key}.revision"]["after"] == "a09a35458c702b33eeacc393d103063234e8bc28"

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,33 @@ def kubernetes_version(plans: dict[str, Plan]) -> Callable[[str], str]:
 @pytest.fixture(scope="session")
 def render_resource() -> Callable[[dict[str, Any]], dict[str, Any]]:
     return render
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Callable[[dict[str, Any], dict[str, Any]], subprocess.CompletedProcess[str]]:
+    """Run `promtool test rules` (Prometheus's own rule engine) on a rule file and a unit-test file.
+
+    promtool comes with Debian's `prometheus` package; the test run installs it when it is missing
+    (as it installs the Ansible test hosts' tools), without starting any server."""
+    if shutil.which("promtool") is None:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+    tool = shutil.which("promtool")
+    if tool is None:
+        pytest.fail("promtool (Debian package prometheus) is needed to test what the alert rules do")
+
+    def _run(rules: dict[str, Any], tests: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+            Path(tmp, "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], **tests}, sort_keys=False))
+            return subprocess.run(
+                [tool, "test", "rules", "tests.yaml"], cwd=tmp, capture_output=True, text=True, timeout=120
+            )
+
+    return _run

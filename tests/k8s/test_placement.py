@@ -164,3 +164,29 @@ def test_vector_store_with_cloud_storable_data_still_stays_on_site() -> None:
 
     cfg = _cfg("prod-eu", internal)
     assert vector_store_placement(cfg).on_prem_only
+
+
+def test_only_tiers_allowed_to_burst_get_the_burst_toleration() -> None:
+    def no_critical_burst(doc):
+        # The critical model still asks to burst: config checks would refuse it; placement must hold anyway.
+        doc["ai-factory:serving"]["burstTiers"] = ["standard"]
+
+    cfg = _cfg("prod-eu", no_critical_burst)
+    assert cfg.serving.models[0].burst_to_cloud
+    by_name = {m.name: m for m in cfg.serving.models}
+    assert not model_placement(cfg, by_name["llama-31-8b"]).tolerates_burst  # critical
+    assert model_placement(cfg, by_name["qwen25-7b"]).tolerates_burst  # standard, public data
+
+
+def test_a_model_of_a_tier_that_may_not_burst_cannot_ask_to() -> None:
+    from components.config.errors import ConfigError
+    from components.config.loader import parse_sections
+
+    doc = stack_doc("prod-eu")["config"]
+    doc["ai-factory:serving"]["burstTiers"] = ["standard", "batch"]
+    with pytest.raises(ConfigError) as err:
+        parse_sections({k.split(":", 1)[1]: v for k, v in doc.items()})
+    assert [str(p) for p in err.value.problems] == [
+        "ai-factory:serving.models[0].burstToCloud: tier critical may not burst (serving.burstTiers: standard, batch) "
+        "(allowed: false, or add critical to serving.burstTiers)"
+    ]

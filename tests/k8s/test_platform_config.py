@@ -43,7 +43,11 @@ def test_mig_needs_a_profile() -> None:
     def bad(doc):
         doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {"on-prem": {"strategy": "mig"}}
 
-    assert _paths("prod-eu", bad) == ["ai-factory:kubernetes.gpuSharing.on-prem.migProfile"]
+    # Both problems at once: the missing profile, and the 4-GPU model that a MIG slice cannot hold.
+    assert _paths("prod-eu", bad) == [
+        "ai-factory:kubernetes.gpuSharing.on-prem.migProfile",
+        "ai-factory:serving.models[1].gpusPerReplica",
+    ]
 
 
 def test_router_certificate_must_be_in_the_cluster_region() -> None:
@@ -85,6 +89,7 @@ def test_device_plugin_sharing_per_pool() -> None:
         doc.setdefault("ai-factory:kubernetes", {})["gpuSharing"] = {
             "on-prem": {"strategy": "mig", "migProfile": "all-1g.10gb"}
         }
+        doc["ai-factory:serving"]["models"][1]["gpusPerReplica"] = 1  # a MIG slice is one GPU
 
     prod = parse_sections(_sections("prod-eu", prod_mig))
     assert default_config(prod) == "default"  # hybrid: nodes pick their pool's config by label

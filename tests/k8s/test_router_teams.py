@@ -44,6 +44,13 @@ def _problems(stack: str, mutate) -> list[str]:
     return [f"{p.path}: {p.message}" for p in err.value.problems]
 
 
+def _lines(stack: str, mutate) -> list[str]:
+    """The problems exactly as `factory` prints them, one line each (with what is allowed)."""
+    with pytest.raises(ConfigError) as err:
+        _cfg(stack, mutate)
+    return str(err.value).splitlines()
+
+
 def _named(plan, type_: str, name: str, namespace: str | None = None) -> list[dict]:
     return [
         r
@@ -79,6 +86,7 @@ def test_teams_document_of_prod_eu() -> None:
                 "rpmLimit": 3000,
                 "tpmLimit": 2000000,
                 "keyMaxAgeDays": 90,
+                "keyGraceHours": 24,
             },
             "research": {
                 "namespace": "aif-team-research",
@@ -89,6 +97,7 @@ def test_teams_document_of_prod_eu() -> None:
                 "rpmLimit": 600,
                 "tpmLimit": None,
                 "keyMaxAgeDays": 90,
+                "keyGraceHours": 24,
             },
         },
     }
@@ -104,9 +113,40 @@ def test_the_script_reads_the_document_the_platform_writes(tmp_path) -> None:
         path.write_text(json.dumps(router_teams.teams_document(_cfg(stack))))
         parsed = script.load_config(str(path))
         assert sorted(parsed.teams) == sorted(_cfg(stack).serving.router.teams), stack
+        assert {t.key_grace_hours for t in parsed.teams.values()} == {24}, stack
 
 
 # ---------------------------------------------------------------------------- config checks
+@pytest.mark.parametrize("where", ["team", "router"])
+def test_a_zero_budget_period_is_refused_as_litellm_does(where: str) -> None:
+    """LiteLLM's validate_budget_duration (management_endpoints/common_utils.py) refuses a period <= 0."""
+
+    def zero(s):
+        router = s["serving"]["router"]
+        (router["teams"]["research"] if where == "team" else router)["budgetDuration"] = "0d"
+
+    path = "serving.router.teams.research.budgetDuration" if where == "team" else "serving.router.budgetDuration"
+    assert _lines("prod-eu", zero) == [
+        f"ai-factory:{path}: '0d' has the wrong format (allowed: text matching ^[1-9]\\d*[smhd]$)"
+    ]
+
+    def leading_zero(s):
+        s["serving"]["router"]["teams"]["research"]["budgetDuration"] = "07d"
+
+    assert len(_problems("prod-eu", leading_zero)) == 1
+    ok = _cfg("prod-eu", lambda s: s["serving"]["router"].update(budgetDuration="10d"))
+    assert ok.serving.router.budget_duration == "10d"
+
+
+def test_key_grace_is_at_least_a_day() -> None:
+    def short(s):
+        s["serving"]["router"]["teams"]["research"]["keyGraceHours"] = 1
+
+    assert _lines("prod-eu", short) == [
+        "ai-factory:serving.router.teams.research.keyGraceHours: 1 is out of range (allowed: >= 24)"
+    ]
+
+
 def test_a_team_needs_a_namespace_and_known_models() -> None:
     def bad(s):
         s["serving"]["router"]["teams"]["ghost"] = {"models": ["llama-31-8b", "gpt-4o", "external-fallback"]}
@@ -150,8 +190,17 @@ def test_teams_need_the_database_password_secret() -> None:
     def no_teams(s):
         s["serving"]["router"].pop("teams")
 
-    assert "routerDatabasePassword" in {s.key for s in needed_secrets(_cfg("prod-eu"))}
-    assert "routerDatabasePassword" not in {s.key for s in needed_secrets(_cfg("prod-eu", no_teams))}
+    def no_budgets(s):
+        no_teams(s)
+        s["serving"]["router"].pop("maxBudgetUsd")
+
+    def keys(cfg: FactoryConfig) -> set[str]:
+        return {s.key for s in needed_secrets(cfg)}
+
+    assert "routerDatabasePassword" in keys(_cfg("prod-eu"))
+    # A router-wide budget alone needs the database too (LiteLLM enforces no budget without one).
+    assert "routerDatabasePassword" in keys(_cfg("prod-eu", no_teams))
+    assert "routerDatabasePassword" not in keys(_cfg("prod-eu", no_budgets))
 
 
 # ------------------------------------------------------------------------- the planned objects
@@ -201,7 +250,73 @@ def test_job_rbac_and_network_policy(plans) -> None:
         "to": [{"podSelector": {"matchLabels": {c.LABEL_APP: "router"}}}],
         "ports": [{"protocol": "TCP", "port": c.PORT_ROUTER}],
     }
-    assert [p["port"] for p in egress[1]["ports"]] == [443, 6443] and "ingress" not in netpol["inputs"]["spec"]
+    assert len(egress) == 2 and "ingress" not in netpol["inputs"]["spec"]
+
+
+# The pod holds the master key: its API-server egress goes where the API server is, nothing wider.
+API_SERVER_EGRESS = {
+    # EKS: the private endpoint's ENIs in the VPC (cloud.vpc.cidr), reached over the VPN from the site.
+    "prod-eu": {"to": [{"ipBlock": {"cidr": "10.100.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+    # kubeadm: the control plane on the site's node networks (onPrem.network.nodeCidrs).
+    "lab": {
+        "to": [{"ipBlock": {"cidr": "10.30.0.0/24"}}],
+        "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}],
+    },
+}
+
+
+@pytest.mark.parametrize("stack", sorted(API_SERVER_EGRESS))
+def test_job_reaches_only_the_api_server_and_the_router(stack: str, plans) -> None:
+    plan = plans[stack]
+    [netpol] = _named(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "router-teams", c.NAMESPACE_SERVING)
+    egress = netpol["inputs"]["spec"]["egress"]
+    assert egress[1] == API_SERVER_EGRESS[stack]
+    assert "0.0.0.0/0" not in json.dumps(netpol["inputs"])
+    if plan.config.has_eks:
+        assert egress[1]["to"] == [{"ipBlock": {"cidr": plan.config.cloud.vpc.cidr}}]
+    else:
+        assert egress[1]["to"] == [{"ipBlock": {"cidr": x}} for x in plan.config.on_prem.network.node_cidrs]
+
+
+@pytest.mark.parametrize("stack", ["lab", "prod-eu"])
+def test_no_run_starts_before_its_network_policy(stack: str, plans) -> None:
+    """The namespace denies by default: the Job and the CronJob wait for the policy that lets them out."""
+    plan = plans[stack]
+    [netpol] = _named(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "router-teams", c.NAMESPACE_SERVING)
+    runs = [r for r in plan.resources if r["type"] in (JOB, CRONJOB) and "router-teams" in r["name"]]
+    assert len(runs) == 2
+    for run in runs:
+        assert netpol["urn"] in run["dependencies"], run["name"]
+
+
+def test_a_failed_job_is_replaced_and_awaited_as_long_as_it_may_run(monkeypatch, write_stack) -> None:
+    """pulumi-kubernetes awaits a Job 10 minutes by default and, after a failure, waits on the same unready
+    Job again unless it carries `pulumi.com/replaceUnready: "true"` (the Job resource's documentation)."""
+    from components.tooling import mock_runtime
+
+    timeouts: dict[str, tuple[str, str]] = {}
+    register = mock_runtime.RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        if request.type == JOB and "router-teams" in request.name:
+            timeouts[request.name] = (request.customTimeouts.create, request.customTimeouts.update)
+        return register(self, request)
+
+    monkeypatch.setattr(mock_runtime.RecordingMonitor, "RegisterResource", recording)
+    plan = make_plan("lab-t", write_stack("lab-t", stack_doc("lab")))
+    [job] = [r for r in plan.resources if r["type"] == JOB and "router-teams" in r["name"]]
+    assert job["inputs"]["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
+    spec = job["inputs"]["spec"]
+    deadline = spec["activeDeadlineSeconds"]
+    # One run may wait READY_TIMEOUT for the router; with its retries the Job ends at its deadline.
+    env = {e["name"]: e.get("value") for e in _pod_of(job)["containers"][0]["env"]}
+    assert float(env["READY_TIMEOUT_SECONDS"]) * (spec["backoffLimit"] + 1) >= deadline
+    [(create, update)] = timeouts.values()
+    assert create == update == "35m"
+    assert int(create.removesuffix("m")) * 60 > deadline
+    # The CronJob's runs are not awaited by Pulumi: no annotation there.
+    [cron] = [r for r in plan.resources if r["type"] == CRONJOB and "router-teams" in r["name"]]
+    assert "annotations" not in cron["inputs"]["metadata"]
 
 
 def _run_id(data: dict) -> str:
@@ -231,6 +346,40 @@ def test_no_team_no_database_and_no_job(plans) -> None:
         r for r in plan.resources if r["type"] in (JOB, "kubernetes:apps/v1:StatefulSet") and "router" in r["name"]
     ]
     assert "database_url" not in router_config(plan.config)["general_settings"]
+
+
+def test_a_router_budget_without_teams_gets_the_database(write_stack) -> None:
+    """LiteLLM enforces `max_budget` only with its database (proxy_server.py: "the budget will NOT be
+    enforced" without one): a router budget alone brings the database, its URL, its policies and secret."""
+    from components.config.secrets import needed_secrets
+
+    doc = stack_doc("dev")
+    doc["config"]["ai-factory:serving"].setdefault("router", {})["maxBudgetUsd"] = 500
+    plan = make_plan("dev-budget", write_stack("dev-budget", doc))
+    cfg = plan.config
+    assert not cfg.serving.router.teams and cfg.serving.router.max_budget_usd == 500
+    assert "routerDatabasePassword" in {s.key for s in needed_secrets(cfg)}
+    assert router_config(cfg)["general_settings"]["database_url"] == "os.environ/DATABASE_URL"
+    assert router_config(cfg)["litellm_settings"]["max_budget"] == 500
+    [sts] = _named(plan, "kubernetes:apps/v1:StatefulSet", "router-db", c.NAMESPACE_SERVING)
+    assert sts["inputs"]["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == storage_class_name(cfg)
+    [dep] = _named(plan, "kubernetes:apps/v1:Deployment", "router", c.NAMESPACE_SERVING)
+    env = {e["name"]: e for e in _pod_of(dep)["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "router-credentials", "key": "DATABASE_URL"}
+    assert _named(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "router-db", c.NAMESPACE_SERVING)
+    [router_pol] = _named(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "router", c.NAMESPACE_SERVING)
+    assert {"to": [_db_peer()], "ports": [{"protocol": "TCP", "port": c.PORT_POSTGRES}]} in router_pol["inputs"][
+        "spec"
+    ]["egress"]
+    # No teams: no key job.
+    assert not [r for r in plan.resources if r["type"] in (JOB, CRONJOB)]
+
+
+def _db_peer() -> dict:
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": c.NAMESPACE_SERVING}},
+        "podSelector": {"matchLabels": {c.LABEL_APP: "router-db"}},
+    }
 
 
 @pytest.mark.parametrize("stack", ["lab", "prod-eu"])
@@ -412,7 +561,7 @@ def test_team_alerts_only_with_teams() -> None:
     from components.k8s.alerts import alert_groups
 
     def names(cfg: FactoryConfig) -> set[str]:
-        return {r["alert"] for g in alert_groups(cfg) for r in g["rules"]}
+        return {r["alert"] for g in alert_groups(cfg) for r in g["rules"] if "alert" in r}
 
     team = {"RouterTeamBudgetNearlySpent", "RouterTeamsReconcileFailed"}
     assert team <= names(_cfg("prod-eu")) and team <= names(_cfg("lab"))

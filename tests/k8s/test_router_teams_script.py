@@ -399,17 +399,17 @@ def test_lost_secret_gets_a_new_key_and_only_managed_old_keys_are_deleted(run, l
 
 
 @pytest.mark.parametrize(
-    ("change", "replaced"),
+    ("change", "replaced", "graced"),
     [
-        ({"created_at": now_iso(days_ago=91)}, True),
-        ({"created_at": now_iso(days_ago=89)}, False),
-        ({"blocked": True}, True),
-        ({"expires": now_iso(days_ago=1)}, True),
-        ({"team_id": "gamma"}, True),
+        ({"created_at": now_iso(days_ago=91)}, True, True),
+        ({"created_at": now_iso(days_ago=89)}, False, False),
+        ({"blocked": True}, True, False),
+        ({"expires": now_iso(days_ago=1)}, True, False),
+        ({"team_id": "gamma"}, True, False),
     ],
     ids=["older-than-max-age", "younger-than-max-age", "blocked", "expired", "other-team"],
 )
-def test_stored_key_is_replaced_only_when_unusable(run, litellm, kube, change, replaced) -> None:
+def test_stored_key_is_replaced_only_when_unusable(run, litellm, kube, change, replaced, graced) -> None:
     run(TEAMS)
     [old] = managed(litellm, "alpha")
     backdate(litellm, old, **change)
@@ -418,6 +418,105 @@ def test_stored_key_is_replaced_only_when_unusable(run, litellm, kube, change, r
     assert (sha(kube.data("alpha")["api-key"]) != old) is replaced
     assert len(litellm.issued) - issued == int(replaced)
     assert kube.writes() == ([("PUT", "/api/v1/namespaces/aif-team-alpha/secrets/router-key")] if replaced else [])
+    # Only a key replaced for its age still works, and only it is kept through the grace period.
+    assert (PREVIOUS_ALIAS in _annotations(kube, "alpha")) is graced
+    if change.get("blocked") or change.get("expires"):
+        assert old not in litellm.keys and litellm.bodies("POST", "/key/delete") == [{"keys": [old]}]
+    else:
+        assert old in litellm.keys and litellm.bodies("POST", "/key/delete") == []
+
+
+PREVIOUS_ALIAS = "ai-factory.io/previous-key-alias"
+PREVIOUS_UNTIL = "ai-factory.io/previous-key-valid-until"
+SECRET_PATH = "/api/v1/namespaces/aif-team-alpha/secrets/router-key"
+
+
+def _annotations(kube: FakeKubernetes, name: str) -> dict[str, str]:
+    return kube.secrets[(f"aif-team-{name}", "router-key")]["metadata"].get("annotations") or {}
+
+
+def _valid_until(kube: FakeKubernetes, name: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(_annotations(kube, name)[PREVIOUS_UNTIL])
+
+
+def test_rotated_key_stays_valid_through_the_grace_period_then_goes(run, litellm, kube) -> None:
+    """Workloads that read router-key into their environment keep the replaced key until they restart: it
+    works for keyGraceHours after the rotation and is deleted by the first run after that."""
+    run(TEAMS)
+    kube.secrets[("aif-team-alpha", "router-key")]["metadata"]["annotations"]["team.example/owner"] = "ds"
+    [old] = managed(litellm, "alpha")
+    backdate(litellm, old, created_at=now_iso(days_ago=91))
+    old_alias = litellm.keys[old]["key_alias"]
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    result = run(TEAMS)
+    assert result.returncode == 0 and f"replaced key {old_alias} stays valid until" in result.stdout
+    [new] = [t for t in managed(litellm, "alpha") if t != old]
+    assert sha(kube.data("alpha")["api-key"]) == new and old in litellm.keys
+    assert litellm.bodies("POST", "/key/delete") == []
+    annotations = _annotations(kube, "alpha")
+    assert annotations == {
+        "ai-factory.io/key-alias": litellm.keys[new]["key_alias"],
+        PREVIOUS_ALIAS: old_alias,
+        PREVIOUS_UNTIL: annotations[PREVIOUS_UNTIL],
+        "team.example/owner": "ds",
+    }
+    grace = _valid_until(kube, "alpha") - started
+    assert dt.timedelta(hours=24) <= grace <= dt.timedelta(hours=24, minutes=1)
+    # Never a key (nor its hash) outside the Secret's data.
+    text = json.dumps(kube.secrets[("aif-team-alpha", "router-key")]["metadata"])
+    assert not any(k in text for k in litellm.issued) and old not in text and new not in text
+
+    # Within the grace period: nothing to do, the old key keeps working.
+    assert run(TEAMS).returncode == 0
+    assert litellm.writes() == [] and kube.writes() == [] and old in litellm.keys
+
+    # Once it is over (the next daily run after it), the old key goes and the Secret forgets it.
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat(timespec="seconds")
+    kube.secrets[("aif-team-alpha", "router-key")]["metadata"]["annotations"][PREVIOUS_UNTIL] = past
+    assert run(TEAMS).returncode == 0
+    assert litellm.bodies("POST", "/key/delete") == [{"keys": [old]}] and old not in litellm.keys
+    assert kube.writes() == [("PUT", SECRET_PATH)]
+    assert kube.seq("PUT", SECRET_PATH) < litellm.seq("POST", "/key/delete")
+    assert _annotations(kube, "alpha") == {
+        "ai-factory.io/key-alias": litellm.keys[new]["key_alias"],
+        "team.example/owner": "ds",
+    }
+    assert sha(kube.data("alpha")["api-key"]) == new
+    assert run(TEAMS).returncode == 0
+    assert litellm.writes() == [] and kube.writes() == []
+
+
+def test_grace_period_follows_the_teams_config_and_keeps_one_replaced_key(run, litellm, kube) -> None:
+    teams = {"alpha": team("alpha", keyGraceHours=72)}
+    run(teams)
+    [first] = managed(litellm, "alpha")
+    backdate(litellm, first, created_at=now_iso(days_ago=91))
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run(teams)
+    grace = _valid_until(kube, "alpha") - started
+    assert dt.timedelta(hours=72) <= grace <= dt.timedelta(hours=72, minutes=1)
+    [second] = [t for t in managed(litellm, "alpha") if t != first]
+    # The second key ages out within the first one's grace: the first goes now, the second takes its place.
+    litellm.keys[second].update(created_at=now_iso(days_ago=91), key_alias="ai-factory/alpha/20200202T000000Z")
+    assert run(teams).returncode == 0
+    assert litellm.bodies("POST", "/key/delete") == [{"keys": [first]}]
+    assert sorted(managed(litellm, "alpha")) == sorted([second, sha(kube.data("alpha")["api-key"])])
+    assert _annotations(kube, "alpha")[PREVIOUS_ALIAS] == "ai-factory/alpha/20200202T000000Z"
+
+
+def test_a_lost_secret_revokes_the_old_key_at_once(run, litellm, kube) -> None:
+    """Deleting the Secret is how an operator rotates a key now (README): no grace for the old key."""
+    run(TEAMS)
+    [first] = managed(litellm, "alpha")
+    backdate(litellm, first, created_at=now_iso(days_ago=91))
+    run(TEAMS)
+    [second] = [t for t in managed(litellm, "alpha") if t != first]
+    del kube.secrets[("aif-team-alpha", "router-key")]
+    assert run(TEAMS).returncode == 0
+    [third] = managed(litellm, "alpha")
+    assert third not in (first, second) and sha(kube.data("alpha")["api-key"]) == third
+    assert sorted(b["keys"][0] for b in litellm.bodies("POST", "/key/delete")) == sorted([first, second])
+    assert PREVIOUS_ALIAS not in _annotations(kube, "alpha")
 
 
 def test_duplicate_alias_is_retried_under_a_fresh_alias(run, litellm, kube) -> None:

@@ -50,6 +50,8 @@ def _platform_registrations(models: int, candidates: int = 0) -> list:
                     "routerMasterKey": "offline",
                     "externalApiKey": "offline",
                     "routerDatabasePassword": "offline",
+                    "vectorStoreApiKey": "offline",
+                    "vectorStoreReadOnlyApiKey": "offline",
                 },
             )
         )

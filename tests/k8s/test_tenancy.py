@@ -85,3 +85,52 @@ def test_workload_containers_request_what_they_are_limited_to(stack: str, plans)
             assert res["requests"]["memory"] == res["limits"]["memory"], ctr["name"]
             if c.GPU_RESOURCE in res["limits"]:
                 assert res["requests"][c.GPU_RESOURCE] == res["limits"][c.GPU_RESOURCE]
+
+
+def _item_defaults(item: dict) -> tuple[dict, dict]:
+    """A LimitRange item's `default` and `defaultRequest` as the API server completes them
+    (SetDefaults_LimitRangeItem): a missing default comes from `max`, a missing defaultRequest
+    from `default`."""
+    default = {**item.get("max", {}), **item.get("default", {})}
+    request = {**default, **item.get("defaultRequest", {})}
+    return default, request
+
+
+def _admitted(resources: dict, item: dict) -> dict:
+    """A container's resources after pod defaulting (requests from limits) and the LimitRanger."""
+    default, default_request = _item_defaults(item)
+    limits = {**default, **resources.get("limits", {})}
+    explicit_limits = resources.get("limits", {})
+    requests = {**default_request, **explicit_limits, **resources.get("requests", {})}
+    return {"limits": limits, "requests": requests}
+
+
+@pytest.mark.parametrize("stack", REFERENCE_STACKS)
+def test_limit_range_defaults_give_no_gpu_to_containers_that_ask_for_none(stack: str, plans) -> None:
+    """Every pod the platform creates, admitted through its namespace's LimitRange: a container
+    keeps exactly the GPUs it asked for (none by default), so quotas of 0 admit the platform's
+    CPU pods and GPU pods are not inflated beyond what the scheduler should place."""
+    plan = plans[stack]
+    items = {lr["metadata"]["namespace"]: lr["spec"]["limits"][0] for lr in _of(plan, "LimitRange")}
+    templates = [
+        (w["metadata"]["namespace"], w["spec"]["template"]["spec"])
+        for kind in ("Deployment", "StatefulSet")
+        for w in _of(plan, kind)
+    ] + [(j["metadata"]["namespace"], j["spec"]["template"]["spec"]) for j in _of(plan, "Job")]
+    kinds_seen = set()
+    for ns, pod in templates:
+        if ns not in items:
+            continue
+        for ctr in pod.get("initContainers", []) + pod["containers"]:
+            asked = ctr.get("resources", {}).get("limits", {}).get(c.GPU_RESOURCE)
+            admitted = _admitted(ctr.get("resources", {}), items[ns])
+            assert admitted["requests"].get(c.GPU_RESOURCE) == asked, (ns, ctr["name"])
+            assert admitted["limits"].get(c.GPU_RESOURCE) == asked, (ns, ctr["name"])
+            kinds_seen.add("gpu" if asked else "cpu")
+    assert kinds_seen == {"gpu", "cpu"}
+
+
+def test_limit_range_defaulting_model_is_the_api_servers() -> None:
+    """Control: a GPU `max` alone turns into a default request of that many GPUs."""
+    admitted = _admitted({"limits": {"memory": "1Gi"}}, {"max": {c.GPU_RESOURCE: "8"}, "default": {"memory": "1Gi"}})
+    assert admitted["requests"][c.GPU_RESOURCE] == "8"

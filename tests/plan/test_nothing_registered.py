@@ -73,6 +73,8 @@ def test_missing_secrets_are_listed_together_and_nothing_is_registered(monitors)
         "ai-factory:externalApiKey",
         "ai-factory:routerMasterKey",
         "ai-factory:routerDatabasePassword",
+        "ai-factory:vectorStoreApiKey",
+        "ai-factory:vectorStoreReadOnlyApiKey",
     ]
     assert "pulumi config set --secret ai-factory:onPremSshPrivateKey" in str(err.value)
     assert monitors[0].registrations == []

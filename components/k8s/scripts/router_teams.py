@@ -6,8 +6,11 @@ K8S_TOKEN_FILE, K8S_CA_FILE, READY_TIMEOUT_SECONDS); see the platform's router c
 TEAMS_FILE schema. Per configured team: create or update the LiteLLM team (alias, models, budget,
 rate limits, managed-by metadata), unblock it if blocked, keep or reissue its service-account key
 and write that key to the team's Secret, then delete the team's other keys carrying our managed-by
-metadata. Managed teams no longer configured are blocked, never deleted (that would drop their
-spend history). Exit status 1 when any team failed; each failure is printed as `FAILED <team>: ...`.
+metadata. A key replaced for its age is the exception: it stays valid for the team's keyGraceHours
+(the Secret's annotations record its alias and until when, never the key) and is deleted by the
+first run after that; a lost Secret or an unusable key leaves no old key behind. Managed teams no
+longer configured are blocked, never deleted (that would drop their spend history). Exit status 1
+when any team failed; each failure is printed as `FAILED <team>: ...`.
 
 What LiteLLM (1.101-1.104) does with these requests, and what the script therefore cannot do:
 - `/team/update` writes every field present in the body, explicit nulls included
@@ -55,6 +58,11 @@ READY_POLL_SECONDS = 1.0
 KEY_PAGE_SIZE = 100
 SECRET_LABEL = "app.kubernetes.io/managed-by"
 ALIAS_ANNOTATION = "ai-factory.io/key-alias"
+PREVIOUS_ALIAS_ANNOTATION = "ai-factory.io/previous-key-alias"
+"""Alias (never the key) of the key the last rotation replaced, still valid until the time below."""
+PREVIOUS_UNTIL_ANNOTATION = "ai-factory.io/previous-key-valid-until"
+OWN_ANNOTATIONS = (ALIAS_ANNOTATION, PREVIOUS_ALIAS_ANNOTATION, PREVIOUS_UNTIL_ANNOTATION)
+DEFAULT_GRACE_HOURS = 24
 
 # Every credential the process handles is registered here, so no error text can print one.
 _SECRETS: set[str] = set()
@@ -88,6 +96,7 @@ class TeamSpec:
     rpm_limit: int | None
     tpm_limit: int | None
     key_max_age_days: int | None
+    key_grace_hours: int = DEFAULT_GRACE_HOURS
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,9 @@ def parse_team(team_id: str, raw: Any) -> TeamSpec:
     max_age = _optional(raw, "keyMaxAgeDays", (int,))
     if max_age is not None and max_age <= 0:
         raise ValueError("keyMaxAgeDays must be positive")
+    grace = _optional(raw, "keyGraceHours", (int,))
+    if grace is not None and grace < 0:
+        raise ValueError("keyGraceHours must not be negative")
     budget = _optional(raw, "maxBudget", (int, float))
     return TeamSpec(
         team_id=team_id,
@@ -134,6 +146,7 @@ def parse_team(team_id: str, raw: Any) -> TeamSpec:
         rpm_limit=_optional(raw, "rpmLimit", (int,)),
         tpm_limit=_optional(raw, "tpmLimit", (int,)),
         key_max_age_days=max_age,
+        key_grace_hours=DEFAULT_GRACE_HOURS if grace is None else grace,
     )
 
 
@@ -308,8 +321,8 @@ def parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def key_problem(info: dict[str, Any] | None, spec: TeamSpec, now: dt.datetime) -> str | None:
-    """Why the stored key must be replaced, or None to keep it."""
+def key_unusable(info: dict[str, Any] | None, spec: TeamSpec, now: dt.datetime) -> str | None:
+    """Why the stored key no longer works for the team (nothing to keep through a grace period), or None."""
     if info is None:
         return "key unknown to LiteLLM"
     if info.get("team_id") != spec.team_id:
@@ -319,6 +332,15 @@ def key_problem(info: dict[str, Any] | None, spec: TeamSpec, now: dt.datetime) -
     expires = parse_time(info.get("expires"))
     if expires is not None and expires <= now:
         return "key expired"
+    return None
+
+
+def key_problem(info: dict[str, Any] | None, spec: TeamSpec, now: dt.datetime) -> str | None:
+    """Why the stored key must be replaced, or None to keep it."""
+    unusable = key_unusable(info, spec, now)
+    if unusable is not None:
+        return unusable
+    assert info is not None
     if spec.key_max_age_days is not None:
         created = parse_time(info.get("created_at"))
         if created is None:
@@ -344,15 +366,46 @@ def decode(value: Any) -> str | None:
         return None
 
 
+def own_annotations(secret: dict[str, Any] | None) -> dict[str, str]:
+    """The Secret's annotations this script manages (OWN_ANNOTATIONS) that it carries."""
+    annotations = ((secret or {}).get("metadata") or {}).get("annotations") or {}
+    return {k: annotations[k] for k in OWN_ANNOTATIONS if k in annotations}
+
+
+def grace_annotations(previous: tuple[str, dt.datetime] | None) -> dict[str, str]:
+    if previous is None:
+        return {}
+    alias, until = previous
+    return {PREVIOUS_ALIAS_ANNOTATION: alias, PREVIOUS_UNTIL_ANNOTATION: until.isoformat(timespec="seconds")}
+
+
+def previous_key(secret: dict[str, Any] | None) -> tuple[str, dt.datetime] | None:
+    """(alias, valid until) of the key the last rotation replaced, as recorded on the Secret."""
+    annotations = own_annotations(secret)
+    alias = annotations.get(PREVIOUS_ALIAS_ANNOTATION)
+    try:
+        until = parse_time(annotations.get(PREVIOUS_UNTIL_ANNOTATION))
+    except ValueError:
+        until = None  # unreadable: treated as over, the old key goes
+    return (alias, until) if alias and until else None
+
+
 def write_secret(
-    k8s: JsonClient, config: Config, spec: TeamSpec, existing: dict[str, Any] | None, data: dict[str, str], alias: str
+    k8s: JsonClient,
+    config: Config,
+    spec: TeamSpec,
+    existing: dict[str, Any] | None,
+    data: dict[str, str],
+    annotations: dict[str, str],
 ) -> None:
+    """Create or replace the Secret with `data`; of OWN_ANNOTATIONS it carries exactly `annotations`."""
     old_meta = (existing or {}).get("metadata") or {}
+    foreign = {k: v for k, v in (old_meta.get("annotations") or {}).items() if k not in OWN_ANNOTATIONS}
     metadata: dict[str, Any] = {
         "name": config.secret_name,
         "namespace": spec.namespace,
         "labels": {**(old_meta.get("labels") or {}), SECRET_LABEL: config.managed_by},
-        "annotations": {**(old_meta.get("annotations") or {}), ALIAS_ANNOTATION: alias},
+        "annotations": {**foreign, **annotations},
     }
     body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata, "data": data}
     if existing is None:
@@ -402,29 +455,51 @@ def reconcile_key(
     secret = secret if status == 200 else None
     stored = decode(((secret or {}).get("data") or {}).get("api-key", ""))
     problem = "no key in Secret" if not stored else None
+    info: dict[str, Any] | None = None
     if stored:
         remember_secret(stored)
         status, found = router.call("GET", "/key/info", query={"key": key_hash(stored)}, tolerate=(404,))
-        problem = key_problem(found.get("info") if status == 200 else None, spec, now)
+        info = found.get("info") if status == 200 else None
+        problem = key_problem(info, spec, now)
+    # The key the last rotation replaced stays valid until its grace period ends (workloads that read
+    # the key into their environment hold it until they restart); the first run after that deletes it.
+    previous = previous_key(secret)
+    if previous is not None and now >= previous[1]:
+        previous = None
     if secret is not None and stored and problem is None:
         keep_hash = key_hash(stored)
         data = {**base_data, "api-key": encode(stored)}
-        if secret.get("data") != data:
-            alias = ((secret.get("metadata") or {}).get("annotations") or {}).get(ALIAS_ANNOTATION, "")
-            write_secret(k8s, config, spec, secret, data, alias)
-            log(f"{spec.team_id}: refreshed base-url/ca.crt in Secret {where}")
+        annotations = {k: v for k, v in own_annotations(secret).items() if k == ALIAS_ANNOTATION}
+        annotations |= grace_annotations(previous)
+        if secret.get("data") != data or own_annotations(secret) != annotations:
+            write_secret(k8s, config, spec, secret, data, annotations)
+            changed = "base-url/ca.crt" if secret.get("data") != data else "the replaced key's grace"
+            log(f"{spec.team_id}: refreshed {changed} in Secret {where}")
     else:
         log(f"{spec.team_id}: issuing a new key ({problem})")
+        # A key replaced for its age still works: it stays valid through the grace period. One that no
+        # longer works, or a lost Secret (how a key is revoked at once), leaves no old key behind; a key
+        # still in an earlier grace period goes now (one replaced key at most).
+        previous = None
+        if stored and key_unusable(info, spec, now) is None and info and info.get("key_alias"):
+            previous = (str(info["key_alias"]), now + dt.timedelta(hours=spec.key_grace_hours))
         alias, new_key = issue_key(router, spec, config)
         remember_secret(new_key)
         keep_hash = key_hash(new_key)
-        write_secret(k8s, config, spec, secret, {**base_data, "api-key": encode(new_key)}, alias)
+        annotations = {ALIAS_ANNOTATION: alias, **grace_annotations(previous)}
+        write_secret(k8s, config, spec, secret, {**base_data, "api-key": encode(new_key)}, annotations)
         log(f"{spec.team_id}: wrote Secret {where} with key {alias}")
-    # Only now that the Secret holds the surviving key can the older ones go.
+        if previous is not None:
+            until = annotations[PREVIOUS_UNTIL_ANNOTATION]
+            log(f"{spec.team_id}: replaced key {previous[0]} stays valid until {until}")
+    # Only now that the Secret holds the surviving key (and records the replaced one) can the older ones go.
     for key in managed_keys(router, spec.team_id, config.managed_by):
-        if key.get("token") and key["token"] != keep_hash:
-            router.call("POST", "/key/delete", body={"keys": [key["token"]]})
-            log(f"{spec.team_id}: deleted old key {key.get('key_alias') or '(no alias)'}")
+        if not key.get("token") or key["token"] == keep_hash:
+            continue
+        if previous is not None and key.get("key_alias") == previous[0]:
+            continue
+        router.call("POST", "/key/delete", body={"keys": [key["token"]]})
+        log(f"{spec.team_id}: deleted old key {key.get('key_alias') or '(no alias)'}")
 
 
 def block_unconfigured(router: JsonClient, config: Config) -> None:

@@ -1,0 +1,227 @@
+"""Where model servers get their weights: the site's store on site servers, the models bucket on cloud
+nodes, always verified against the pinned digest. The fetcher runs for real (the script exactly as the
+plan ships it) against moto's S3, the site store through moto's custom-endpoint support."""
+
+from __future__ import annotations
+
+import hashlib
+import runpy
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto import mock_aws
+from support import sections
+
+from components import conventions as c
+from components.config.errors import ConfigError
+from components.config.loader import parse_sections
+from components.k8s.serving import FETCH_CONFIGMAP, FETCH_SCRIPT_KEY
+
+SITE = "https://s3.fra1.example.internal"
+CLOUD_BUCKET = "prod-eu-models-0001"
+FILES = {"config.json": b'{"architectures": ["LlamaForCausalLM"]}', "model-00001.safetensors": b"\x00weights" * 1000}
+
+
+def _problems(stack: str, mutate) -> list[str]:
+    s = sections(stack)
+    mutate(s)
+    with pytest.raises(ConfigError) as err:
+        parse_sections(s)
+    return [str(p) for p in err.value.problems]
+
+
+def test_a_site_needs_a_store_for_its_model_servers() -> None:
+    def drop(s):
+        del s["serving"]["siteModelStore"]
+
+    assert _problems("lab", drop) == [
+        "ai-factory:serving.siteModelStore: models on the site's servers read their weights from the site's "
+        "S3-compatible store (allowed: {endpoint, bucket, credentialsSecret} of the store)"
+    ]
+
+
+def test_a_site_store_without_a_site_is_refused() -> None:
+    def add(s):
+        s["serving"]["siteModelStore"] = {"endpoint": SITE, "bucket": "models"}
+
+    assert _problems("dev", add) == [
+        "ai-factory:serving.siteModelStore: the stack has no on-prem site (allowed: remove it)"
+    ]
+
+
+def test_cloud_model_servers_need_the_model_loader_identity() -> None:
+    def drop(s):
+        del s["cloud"]["eks"]["workloads"]["model-loader"]
+
+    assert _problems("prod-eu", drop) == [
+        "ai-factory:cloud.eks.workloads: no entry binds aif-serving/model-loader with models: read, so model servers "
+        "on cloud nodes cannot read their weights (allowed: a workload {namespace: aif-serving, serviceAccount: "
+        "model-loader, buckets: {models: read}})"
+    ]
+
+
+def _fetch_containers(manifests: list[dict]) -> list[dict]:
+    return [
+        ctr
+        for m in manifests
+        if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("vllm-")
+        for ctr in m["spec"]["template"]["spec"]["initContainers"]
+    ]
+
+
+def _env(ctr: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in ctr["env"]}
+
+
+@pytest.mark.parametrize(
+    ("stack", "site", "cloud"), [("dev", False, True), ("lab", True, False), ("prod-eu", True, True)]
+)
+def test_each_fetcher_knows_exactly_the_stores_of_its_stack(
+    stack: str, site: bool, cloud: bool, manifests, plans
+) -> None:
+    cfg = plans[stack].config
+    fetchers = _fetch_containers(manifests[stack])
+    assert fetchers
+    for ctr in fetchers:
+        env = _env(ctr)
+        assert env["HOST_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.hostIP"}}
+        assert ("CLOUD_BUCKET" in env) is cloud
+        assert ("SITE_ENDPOINT" in env) is site
+        if site:
+            store = cfg.serving.site_model_store
+            assert env["SITE_NODE_CIDRS"]["value"] == ",".join(cfg.on_prem.network.node_cidrs)
+            assert env["SITE_ENDPOINT"]["value"] == store.endpoint and env["SITE_BUCKET"]["value"] == store.bucket
+            # The key only by reference to the site's Secret, never as a value, never as AWS_* (Pod Identity).
+            for name, key in (
+                ("SITE_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+                ("SITE_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+            ):
+                assert env[name] == {
+                    "name": name,
+                    "valueFrom": {"secretKeyRef": {"name": store.credentials_secret, "key": key}},
+                }
+            assert not any(n.startswith("AWS_") for n in env)
+            assert {"name": "model-store-ca", "mountPath": "/etc/model-store-ca", "readOnly": True} in ctr[
+                "volumeMounts"
+            ]
+
+
+def test_weight_fetcher_may_reach_the_stores_port(plans) -> None:
+    from components.k8s.tenancy import vllm_egress
+
+    s = sections("prod-eu")
+    s["serving"]["siteModelStore"]["endpoint"] = "https://minio.fra1.example.internal:9000"
+    ports = {p["port"] for rule in vllm_egress(parse_sections(s)) for p in rule["ports"]}
+    assert {443, 9000} <= ports
+    default_ports = {p["port"] for rule in vllm_egress(plans["prod-eu"].config) for p in rule["ports"]}
+    assert 9000 not in default_ports
+
+
+# --------------------------------------------------------------------------------- the script, for real
+
+
+@pytest.fixture
+def script(manifests, tmp_path: Path) -> Path:
+    cm = next(m for m in manifests["prod-eu"] if m["kind"] == "ConfigMap" and m["metadata"]["name"] == FETCH_CONFIGMAP)
+    path = tmp_path / FETCH_SCRIPT_KEY
+    path.write_text(cm["data"][FETCH_SCRIPT_KEY])
+    return path
+
+
+def _digest(files: dict[str, bytes]) -> str:
+    lines = sorted(f"{hashlib.sha256(body).hexdigest()}  {name}" for name, body in files.items())
+    return "sha256:" + hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+
+
+def _upload(client: Any, bucket: str, prefix: str, files: dict[str, bytes]) -> None:
+    client.create_bucket(Bucket=bucket)
+    for name, body in files.items():
+        client.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body)
+
+
+def _site_client() -> Any:
+    return boto3.client(
+        "s3", endpoint_url=SITE, region_name="us-east-1", config=Config(s3={"addressing_style": "path"})
+    )
+
+
+def _run(script: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, host_ip: str, digest: str) -> tuple[int, str]:
+    for var in ("AWS_PROFILE", "SITE_CA_FILE", "SITE_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    env = {
+        "PREFIX": "llama-3.1-8b/rev1",
+        "DEST": str(dest),
+        "DIGEST": digest,
+        "HOST_IP": host_ip,
+        "SITE_NODE_CIDRS": "10.20.0.0/22,10.20.8.0/22",
+        "SITE_ENDPOINT": SITE,
+        "SITE_BUCKET": "models",
+        "SITE_ACCESS_KEY_ID": "site-reader",
+        "SITE_SECRET_ACCESS_KEY": "site-reader-secret",
+        "CLOUD_BUCKET": CLOUD_BUCKET,
+        "AWS_ACCESS_KEY_ID": "pod-identity",
+        "AWS_SECRET_ACCESS_KEY": "pod-identity",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as done:
+        return (done.code if isinstance(done.code, int) else 1), ("" if isinstance(done.code, int) else str(done.code))
+    return 0, ""
+
+
+def test_on_a_site_server_it_reads_the_site_store(
+    script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", SITE)
+    with mock_aws():
+        _upload(_site_client(), "models", "llama-3.1-8b/rev1", FILES)  # only the site has it
+        code, msg = _run(script, monkeypatch, tmp_path / "m", "10.20.9.17", _digest(FILES))
+        assert (code, msg) == (0, "")
+        assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == FILES
+
+
+def test_on_a_cloud_node_it_reads_the_models_bucket(
+    script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", SITE)
+    dest = tmp_path / "m"
+    with mock_aws():
+        _upload(_site_client(), "models", "llama-3.1-8b/rev1", FILES)  # the site has it; the node is not on site
+        code, msg = _run(script, monkeypatch, dest, "10.0.3.44", _digest(FILES))
+        assert code == 1
+        assert msg.startswith(
+            f"fetch-weights: reading llama-3.1-8b/rev1/ from the cloud store (bucket {CLOUD_BUCKET}) failed:"
+        )
+        cloud = boto3.client("s3", region_name="eu-central-1")
+        cloud.create_bucket(Bucket=CLOUD_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        code, msg = _run(script, monkeypatch, dest, "10.0.3.44", _digest(FILES))
+        assert (code, msg) == (
+            1,
+            f"fetch-weights: no artifact llama-3.1-8b/rev1/ in the cloud store (bucket {CLOUD_BUCKET})",
+        )
+        for name, body in FILES.items():
+            cloud.put_object(Bucket=CLOUD_BUCKET, Key=f"llama-3.1-8b/rev1/{name}", Body=body)
+        assert _run(script, monkeypatch, dest, "10.0.3.44", _digest(FILES)) == (0, "")
+        assert {p.name: p.read_bytes() for p in dest.iterdir()} == FILES
+
+
+def test_a_changed_file_fails_the_pod(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", SITE)
+    with mock_aws():
+        _upload(_site_client(), "models", "llama-3.1-8b/rev1", {**FILES, "config.json": b"{}"})
+        code, msg = _run(script, monkeypatch, tmp_path / "m", "10.20.0.5", _digest(FILES))
+        assert code == 1
+        assert msg.startswith("fetch-weights: artifact llama-3.1-8b/rev1 from the site store: digest sha256:")
+        assert msg.endswith(f"!= pinned {_digest(FILES)}")
+
+
+def test_the_plan_ships_the_fetcher_to_every_model_namespace(manifests) -> None:
+    maps = [m for m in manifests["prod-eu"] if m["kind"] == "ConfigMap" and m["metadata"]["name"] == FETCH_CONFIGMAP]
+    assert {m["metadata"]["namespace"] for m in maps} >= {c.NAMESPACE_SERVING}
+    assert all(set(m["data"]) == {FETCH_SCRIPT_KEY} for m in maps)
