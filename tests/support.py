@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,17 @@ def doc_sections(doc: dict[str, Any]) -> dict[str, Any]:
 def sections(stack: str) -> dict[str, Any]:
     """A fresh, mutable copy of a reference stack's sections."""
     return doc_sections(stack_doc(stack))
+
+
+def config_problems(stack: str, mutate: Callable[[dict[str, Any]], None]) -> list[str]:
+    """The one-line problems (`path: what (allowed: …)`) of a reference stack's sections after `mutate`."""
+    import pytest
+
+    from components.config.errors import ConfigError
+    from components.config.loader import parse_sections
+
+    s = sections(stack)
+    mutate(s)
+    with pytest.raises(ConfigError) as err:
+        parse_sections(s)
+    return [str(p) for p in err.value.problems]

@@ -552,7 +552,7 @@ def _weights(cfg: FactoryConfig) -> Iterator[Problem]:
         return
     if cfg.storage is None or BucketPurpose.MODELS not in cfg.storage.buckets:
         yield Problem(
-            _p("storage.buckets"),
+            _p("storage.buckets.models"),
             "models that run on cloud nodes read their weights from the stack's models bucket",
             "a models bucket",
         )

@@ -203,8 +203,9 @@ def pod_spec(
             }
         ],
         "volumes": [
-            # The node's local NVMe (EKS: RAID0 instance store; on-prem: the kubelet's NVMe cache
-            # volume) backs emptyDir, so weights are copied from the bucket once per pod onto fast disk.
+            # The node's local NVMe backs emptyDir, so weights land on fast disk once per pod: on EKS the
+            # RAID0 instance store (NodeConfig localStorage), on the site the NVMe model cache, which the
+            # local_storage role bind-mounts at /var/lib/kubelet/pods before the server joins.
             {"name": "models", "emptyDir": {"sizeLimit": "400Gi"}},
             {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
             # Tensor parallelism exchanges tensors through shared memory (vLLM's docker docs).

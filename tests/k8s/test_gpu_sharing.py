@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
-from support import sections, stack_doc
+from support import config_problems, sections, stack_doc
 
 from components import conventions as c
-from components.config.errors import ConfigError
 from components.config.loader import parse_sections
 from components.inventory import inventory
 from components.k8s.gpu_operator import DEVICE_PLUGIN_CONFIGMAP, operator_values
@@ -21,14 +19,6 @@ GPU_SERVER = "pulumi-python:dynamic/onprem:GpuServer"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SHARING_LABELS = {c.LABEL_DEVICE_PLUGIN_CONFIG, c.LABEL_MIG_CONFIG}
-
-
-def _problems(stack: str, mutate) -> list[str]:
-    s = sections(stack)
-    mutate(s)
-    with pytest.raises(ConfigError) as err:
-        parse_sections(s)
-    return [str(p) for p in err.value.problems]
 
 
 def _parsed(stack: str, mutate):
@@ -60,7 +50,9 @@ def test_cloud_time_slicing_labels_the_burst_node_groups_only(write_stack) -> No
         assert not SHARING_LABELS & set(labels)
 
     (cm,) = [
-        r for r in plan.resources if r["type"] == CONFIG_MAP and r["inputs"]["metadata"]["name"] == DEVICE_PLUGIN_CONFIGMAP
+        r
+        for r in plan.resources
+        if r["type"] == CONFIG_MAP and r["inputs"]["metadata"]["name"] == DEVICE_PLUGIN_CONFIGMAP
     ]
     assert set(cm["inputs"]["data"]) == {"default", "cloud"}
     sliced = yaml.safe_load(cm["inputs"]["data"]["cloud"])
@@ -104,7 +96,7 @@ def test_mig_is_refused_on_gpus_without_it() -> None:
     def lab_mig(s):
         s["kubernetes"]["gpuSharing"] = {"on-prem": {"strategy": "mig", "migProfile": "all-1g.10gb"}}
 
-    assert _problems("lab", lab_mig) == [
+    assert config_problems("lab", lab_mig) == [
         "ai-factory:kubernetes.gpuSharing.on-prem.migProfile: L40S GPUs do not support MIG "
         "(allowed: strategy time-slicing or none for this pool)"
     ]
@@ -113,7 +105,7 @@ def test_mig_is_refused_on_gpus_without_it() -> None:
         s["kubernetes"]["gpuSharing"] = {"cloud": {"strategy": "mig", "migProfile": "all-1g.10gb"}}
 
     # prod-eu bursts to g6e (L40S) and p5 (H100 80 GB): the layout fits p5, but g6e has no MIG.
-    assert _problems("prod-eu", cloud_mig) == [
+    assert config_problems("prod-eu", cloud_mig) == [
         "ai-factory:kubernetes.gpuSharing.cloud.migProfile: g6e (L40S) GPUs do not support MIG "
         "(allowed: strategy time-slicing or none for this pool)"
     ]
@@ -124,7 +116,7 @@ def test_a_mig_layout_must_fit_the_gpu_memory() -> None:
         s["kubernetes"]["gpuSharing"] = {"on-prem": {"strategy": "mig", "migProfile": "all-1g.18gb"}}
         s["serving"]["models"][1]["gpusPerReplica"] = 1
 
-    assert _problems("prod-eu", h200_layout_on_h100) == [
+    assert config_problems("prod-eu", h200_layout_on_h100) == [
         "ai-factory:kubernetes.gpuSharing.on-prem.migProfile: all-1g.18gb does not fit the 80 GB of H100-80GB-HBM3 "
         "(its layouts: all-1g.10gb, all-1g.20gb, all-2g.20gb, all-3g.40gb, all-4g.40gb, all-7g.80gb) "
         "(allowed: strategy time-slicing or none for this pool)"
@@ -136,7 +128,7 @@ def test_models_needing_several_gpus_cannot_run_on_a_shared_pool() -> None:
         s["kubernetes"]["gpuSharing"] = {"on-prem": {"strategy": "time-slicing", "replicas": 4}}
 
     # Only the 70B model asks for more than one GPU; every model runs on the site.
-    assert _problems("prod-eu", site_slicing) == [
+    assert config_problems("prod-eu", site_slicing) == [
         "ai-factory:serving.models[1].gpusPerReplica: 4 GPUs per replica cannot run on the on-prem pool, "
         "which shares its GPUs (time-slicing) (allowed: 1, or kubernetes.gpuSharing.on-prem.strategy none)"
     ]
@@ -145,7 +137,7 @@ def test_models_needing_several_gpus_cannot_run_on_a_shared_pool() -> None:
         s["kubernetes"]["gpuSharing"] = {"cloud": {"strategy": "time-slicing", "replicas": 2}}
         s["serving"]["models"][0]["gpusPerReplica"] = 2  # llama-31-8b bursts to the cloud
 
-    assert _problems("prod-eu", cloud_slicing_with_a_big_burst_model) == [
+    assert config_problems("prod-eu", cloud_slicing_with_a_big_burst_model) == [
         "ai-factory:serving.models[0].gpusPerReplica: 2 GPUs per replica cannot run on the cloud pool, "
         "which shares its GPUs (time-slicing) (allowed: 1, or kubernetes.gpuSharing.cloud.strategy none)"
     ]
@@ -153,8 +145,10 @@ def test_models_needing_several_gpus_cannot_run_on_a_shared_pool() -> None:
 
 def test_a_mig_profile_needs_strategy_mig() -> None:
     def stray_profile(s):
-        s["kubernetes"]["gpuSharing"] = {"on-prem": {"strategy": "time-slicing", "replicas": 2, "migProfile": "all-1g.10gb"}}
+        s["kubernetes"]["gpuSharing"] = {
+            "on-prem": {"strategy": "time-slicing", "replicas": 2, "migProfile": "all-1g.10gb"}
+        }
 
-    assert _problems("lab", stray_profile) == [
+    assert config_problems("lab", stray_profile) == [
         "ai-factory:kubernetes.gpuSharing.on-prem.migProfile: a MIG profile applies to strategy mig only (allowed: remove it)"
     ]

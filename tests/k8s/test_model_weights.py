@@ -13,10 +13,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from moto import mock_aws
-from support import sections
+from support import config_problems, sections
 
 from components import conventions as c
-from components.config.errors import ConfigError
 from components.config.loader import parse_sections
 from components.k8s.serving import FETCH_CONFIGMAP, FETCH_SCRIPT_KEY
 
@@ -25,19 +24,11 @@ CLOUD_BUCKET = "prod-eu-models-0001"
 FILES = {"config.json": b'{"architectures": ["LlamaForCausalLM"]}', "model-00001.safetensors": b"\x00weights" * 1000}
 
 
-def _problems(stack: str, mutate) -> list[str]:
-    s = sections(stack)
-    mutate(s)
-    with pytest.raises(ConfigError) as err:
-        parse_sections(s)
-    return [str(p) for p in err.value.problems]
-
-
 def test_a_site_needs_a_store_for_its_model_servers() -> None:
     def drop(s):
         del s["serving"]["siteModelStore"]
 
-    assert _problems("lab", drop) == [
+    assert config_problems("lab", drop) == [
         "ai-factory:serving.siteModelStore: models on the site's servers read their weights from the site's "
         "S3-compatible store (allowed: {endpoint, bucket, credentialsSecret} of the store)"
     ]
@@ -47,7 +38,7 @@ def test_a_site_store_without_a_site_is_refused() -> None:
     def add(s):
         s["serving"]["siteModelStore"] = {"endpoint": SITE, "bucket": "models"}
 
-    assert _problems("dev", add) == [
+    assert config_problems("dev", add) == [
         "ai-factory:serving.siteModelStore: the stack has no on-prem site (allowed: remove it)"
     ]
 
@@ -56,7 +47,7 @@ def test_cloud_model_servers_need_the_model_loader_identity() -> None:
     def drop(s):
         del s["cloud"]["eks"]["workloads"]["model-loader"]
 
-    assert _problems("prod-eu", drop) == [
+    assert config_problems("prod-eu", drop) == [
         "ai-factory:cloud.eks.workloads: no entry binds aif-serving/model-loader with models: read, so model servers "
         "on cloud nodes cannot read their weights (allowed: a workload {namespace: aif-serving, serviceAccount: "
         "model-loader, buckets: {models: read}})"
