@@ -136,9 +136,18 @@ def failures_from_json(doc: Mapping[str, Any], host: str) -> list[str]:
         for task in play.get("tasks", []):
             result = task.get("hosts", {}).get(host)
             if result and (result.get("failed") or result.get("unreachable")):
-                msg = result.get("msg") or result.get("stderr") or "failed"
-                out.append(f"{task['task']['name']}: {str(msg).strip()}")
+                name = task["task"]["name"]
+                # A loop's own message is only "One or more items failed": name the items and why.
+                items = [r for r in result.get("results") or [] if isinstance(r, Mapping) and r.get("failed")]
+                if items:
+                    out += [f"{name}: {r.get('item')}: {_reason(r)}" for r in items]
+                else:
+                    out.append(f"{name}: {_reason(result)}")
     return out
+
+
+def _reason(result: Mapping[str, Any]) -> str:
+    return str(result.get("msg") or result.get("stderr") or "failed").strip()
 
 
 def run_playbook(

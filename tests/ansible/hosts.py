@@ -86,6 +86,9 @@ CONTROLLER_TOOLS = {
 }
 
 NET_PREFIX = "198.18"
+HOSTS_PER_SESSION = 40
+"""One /24 per host from a block of this many per test session (the fleet, the provider's and the
+role tests' own hosts together); 198.18.0-249 leave room for six concurrent sessions."""
 
 
 def run(cmd, check=True, **kw) -> subprocess.CompletedProcess:
@@ -300,8 +303,8 @@ class HostFactory:
     def _pick_subnet_base() -> int:
         used = run(["ip", "-4", "-o", "addr"]).stdout
         taken = {int(m) for m in re.findall(rf"{re.escape(NET_PREFIX)}\.(\d+)\.", used)}
-        for base in range(0, 250, 10):
-            if not taken.intersection(range(base, base + 10)):
+        for base in range(0, 250, HOSTS_PER_SESSION):
+            if not taken.intersection(range(base, base + HOSTS_PER_SESSION)):
                 return base
         raise RuntimeError("no free 198.18.x.0/24 block left; stale test hosts?")
 
@@ -320,8 +323,8 @@ class HostFactory:
     def create(self, name: str, wait: bool = True) -> TestHost:
         idx = self._counter
         self._counter += 1
-        if idx >= 10:
-            raise RuntimeError("at most 10 hosts per session (one /24 each)")
+        if idx >= HOSTS_PER_SESSION:
+            raise RuntimeError(f"at most {HOSTS_PER_SESSION} hosts per session (one /24 each)")
         octet = self._subnet_base + idx
         tag = f"{self.run_id}{idx}"
         host = TestHost(

@@ -180,3 +180,36 @@ def test_hybrid_servers_join_with_the_stacks_own_activation_after_the_cluster_is
     assert GPU_SERVER not in waited_types
     second = next(r for r in servers if r.name.endswith("fra1-gpu-02"))
     assert {by_urn[u].name for u in second.dependencies} == {first.name, activation.name}
+
+
+def test_failed_loop_items_are_named_with_their_reason() -> None:
+    from components.onprem.ansible_run import failures_from_json
+
+    doc = {
+        "plays": [
+            {
+                "tasks": [
+                    {"task": {"name": "Ok"}, "hosts": {"h1": {"changed": False}}},
+                    {
+                        "task": {"name": "Stop services"},
+                        "hosts": {
+                            "h1": {
+                                "failed": True,
+                                "msg": "One or more items failed",
+                                "results": [
+                                    {"item": "kubelet", "failed": True, "msg": "Could not find the requested service"},
+                                    {"item": "containerd", "changed": True},
+                                ],
+                            }
+                        },
+                    },
+                    {"task": {"name": "Copy"}, "hosts": {"h1": {"failed": True, "stderr": "disk full\n"}}},
+                    {"task": {"name": "Other host"}, "hosts": {"h2": {"failed": True, "msg": "x"}}},
+                ]
+            }
+        ]
+    }
+    assert failures_from_json(doc, "h1") == [
+        "Stop services: kubelet: Could not find the requested service",
+        "Copy: disk full",
+    ]
