@@ -64,8 +64,9 @@ def main() -> int:
         print(f"{len(fleet)} hosts up in {time.monotonic() - t0:.0f}s", flush=True)
 
         inv_all = hosts.write_inventory(factory, fleet, factory.workdir / "inv-all.yml")
-        first = timed(factory, "site.yml", inv_all, "-e", f"@{secrets}", *SKIP,
-                      "-e", f"aif_rollout_batch_size={len(fleet)}")
+        first = timed(
+            factory, "site.yml", inv_all, "-e", f"@{secrets}", *SKIP, "-e", f"aif_rollout_batch_size={len(fleet)}"
+        )
         print(f"first converge of {len(fleet)} hosts: {first.seconds:.0f}s", flush=True)
 
         rows = []
@@ -73,8 +74,7 @@ def main() -> int:
             inv = hosts.write_inventory(factory, fleet[:n], factory.workdir / f"inv-{n}.yml")
             site_s, ping_s, changed = [], [], 0
             for _ in range(opts.repeat):
-                r = timed(factory, "site.yml", inv, "-e", f"@{secrets}", *SKIP,
-                          "-e", f"aif_rollout_batch_size={n}")
+                r = timed(factory, "site.yml", inv, "-e", f"@{secrets}", *SKIP, "-e", f"aif_rollout_batch_size={n}")
                 site_s.append(r.seconds)
                 changed += sum(h["changed"] for h in r.recap.values())
                 # The ping play lives outside ansible/playbooks; run_playbook takes a name
@@ -91,8 +91,10 @@ def main() -> int:
         print("|------:|-------------------:|--------------:|------:|--------:|-----------:|")
         for n, site, pg, changed, tasks in rows:
             print(f"| {n:5d} | {site:18.1f} | {pg:13.1f} | {site / pg:5.1f} | {changed:7d} | {tasks:10d} |")
-        print(f"\ntotal benchmark time {time.monotonic() - t0:.0f}s "
-              "(idempotent reruns; --skip-tags gpu_hardware,host_kernel; forks=10)")
+        print(
+            f"\ntotal benchmark time {time.monotonic() - t0:.0f}s "
+            "(idempotent reruns; --skip-tags gpu_hardware,host_kernel; forks=10)"
+        )
     finally:
         factory.destroy_all()
     return 0

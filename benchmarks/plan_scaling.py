@@ -127,7 +127,9 @@ def scaled_stack(servers: int, models: int) -> dict:
     cfg["ai-factory:serving"]["models"] = []
     for i in range(models):
         m = copy.deepcopy(base_models[i % len(base_models)])
-        m["name"] = f"{m['name']}-{i}"
+        # The first copy of each keeps its name: teams and aliases in the stack refer to it.
+        if i >= len(base_models):
+            m["name"] = f"{m['name']}-{i}"
         cfg["ai-factory:serving"]["models"].append(m)
     # The budget grows with the fleet so the plan measures the normal (passing) path.
     cfg["ai-factory:budget"]["totalMonthlyUsd"] = 150000 * max(1, servers // 4)
