@@ -442,6 +442,9 @@ HttpsEndpoint = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9]([a-
 S3BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
 K8sName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
 """Name of a Kubernetes object (RFC 1123 label, at most 63 characters)."""
+SiteStoreNetworks = Annotated[list[Cidr], Field(min_length=1)]
+"""Networks a site store's endpoint resolves to. NetworkPolicies name peers by address, never by host
+name, so pods that hold data which may not leave the site reach the store through these and nothing else."""
 
 
 class SnapshotTarget(Model):
@@ -455,6 +458,9 @@ class SnapshotTarget(Model):
     binds it with `vector-snapshots: read-write` (EKS Pod Identity); there is no other credential."""
     endpoint: HttpsEndpoint | None = None
     """on-site-s3: the store's HTTPS endpoint, e.g. https://s3.fra1.example.internal."""
+    cidrs: SiteStoreNetworks | None = None
+    """on-site-s3: networks the endpoint resolves to; the job may connect there (on the endpoint's port) and
+    nowhere else outside the cluster."""
     bucket: S3BucketName | None = None
     """on-site-s3: the bucket on the store (created on site)."""
     credentials_secret: K8sName | None = None
@@ -724,6 +730,10 @@ class SiteModelStore(Model):
 
     endpoint: HttpsEndpoint
     """The store's HTTPS endpoint, e.g. https://s3.fra1.example.internal."""
+    cidrs: SiteStoreNetworks
+    """Networks the endpoint resolves to (e.g. [10.20.8.0/28]). Model servers that stay on the site connect
+    there, on the endpoint's port, and nowhere else outside the cluster: a model whose data may not leave
+    the site has no route to the internet. Those that may burst also reach the models bucket over HTTPS."""
     bucket: S3BucketName
     """Bucket on the store holding the artifacts (created and filled on site)."""
     credentials_secret: K8sName = "model-store-credentials"

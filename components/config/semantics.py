@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 # Modules, not names: both import the config models, so importing either first runs this module while
 # it is still half-initialised; their functions are looked up when a check runs.
@@ -463,12 +464,17 @@ def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
             yield Problem(
                 _p("vectorStore.snapshots"),
                 "the vector store needs snapshots in tier prod",
-                "{target: {kind: on-site-s3, endpoint, bucket, credentialsSecret}} or {target: {kind: s3-bucket}}",
+                "{target: {kind: on-site-s3, endpoint, cidrs, bucket, credentialsSecret}} "
+                "or {target: {kind: s3-bucket}}",
             )
         return
     target, base = snap.target, "vectorStore.snapshots.target"
     on_site_fields = {
         "endpoint": ("the store's endpoint", "an https:// URL"),
+        "cidrs": (
+            "the networks the endpoint resolves to",
+            "a list of the store's private networks, e.g. [10.20.8.0/28]",
+        ),
         "bucket": ("the bucket on the store", "a bucket name"),
         "credentialsSecret": (
             "the Secret holding the store's access key",
@@ -484,8 +490,9 @@ def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
         for alias, (what, allowed) in on_site_fields.items():
             if alias not in set_fields:
                 yield Problem(_p(f"{base}.{alias}"), f"on-site-s3 needs {what}", allowed)
+        yield from site_store_network_problems(base, target.endpoint, target.cidrs)
         return
-    for alias in ("endpoint", "bucket", "credentialsSecret", "region", "serverSideEncryption", "caConfigMap"):
+    for alias in ("endpoint", "cidrs", "bucket", "credentialsSecret", "region", "serverSideEncryption", "caConfigMap"):
         if alias in set_fields:
             yield Problem(_p(f"{base}.{alias}"), "applies to on-site-s3 only", "remove it")
     if Place.CLOUD not in policy.storage:
@@ -533,6 +540,35 @@ def _vector_store(cfg: FactoryConfig) -> Iterator[Problem]:
         )
 
 
+NON_INTERNET = ipaddress.ip_network("100.64.0.0/10")
+"""Shared address space (RFC 6598): not routed on the internet, used inside sites; Python's is_private
+leaves it out."""
+
+
+def site_store_network_problems(base: str, endpoint: str | None, cidrs: list[str] | None) -> Iterator[Problem]:
+    """A site store's networks are the only way out of the cluster for data that stays on the site: they
+    must be the site's own (no internet addresses), and an endpoint given as an address lies in them."""
+    for i, cidr in enumerate(cidrs or []):
+        net = ipaddress.ip_network(cidr)
+        if not (net.is_private or (net.version == 4 and net.subnet_of(NON_INTERNET))):  # type: ignore[arg-type]
+            yield Problem(
+                _p(f"{base}.cidrs[{i}]"),
+                f"{cidr} includes internet addresses, so on-site data could leave the site through it",
+                "the store's private networks (RFC 1918, RFC 6598 or IPv6 ULA), e.g. 10.20.8.0/28",
+            )
+    host = urlsplit(endpoint).hostname if endpoint else None
+    try:
+        address = ipaddress.ip_address(host) if host else None
+    except ValueError:
+        return  # a host name: resolved on site, which config cannot check
+    if address is not None and cidrs and not any(address in ipaddress.ip_network(n) for n in cidrs):
+        yield Problem(
+            _p(f"{base}.endpoint"),
+            f"{host} is outside {base}.cidrs, so the store would be unreachable",
+            "an endpoint in one of the cidrs, or add its network",
+        )
+
+
 def _weights(cfg: FactoryConfig) -> Iterator[Problem]:
     """Every place a model may run has a store its weight fetcher can read with the credentials it has
     there: the site's store (a Secret on site) on the site's nodes, the models bucket (EKS Pod Identity
@@ -544,10 +580,12 @@ def _weights(cfg: FactoryConfig) -> Iterator[Problem]:
         yield Problem(
             _p("serving.siteModelStore"),
             "models on the site's servers read their weights from the site's S3-compatible store",
-            "{endpoint, bucket, credentialsSecret} of the store",
+            "{endpoint, cidrs, bucket, credentialsSecret} of the store",
         )
     if cfg.on_prem is None and store is not None:
         yield Problem(_p("serving.siteModelStore"), "the stack has no on-prem site", "remove it")
+    if store is not None:
+        yield from site_store_network_problems("serving.siteModelStore", store.endpoint, store.cidrs)
     if Place.CLOUD not in places or cfg.cloud is None or cfg.cloud.eks is None:
         return
     if cfg.storage is None or BucketPurpose.MODELS not in cfg.storage.buckets:

@@ -52,8 +52,35 @@ class Placement:
         )
 
     @property
+    def locations(self) -> list[str]:
+        """Node locations (ai-factory.io/location) the required affinity admits, sorted."""
+        terms = (
+            self.affinity.get("nodeAffinity", {})
+            .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+            .get("nodeSelectorTerms", [])
+        )
+        return sorted(
+            {
+                v
+                for t in terms
+                for e in t["matchExpressions"]
+                if e["key"] == c.LABEL_LOCATION and e["operator"] == "In"
+                for v in e["values"]
+            }
+        )
+
+    @property
+    def places_label(self) -> str:
+        """Value of the pod label ai-factory.io/places: the admitted locations joined with '.'."""
+        return ".".join(self.locations)
+
+    @property
     def tolerates_burst(self) -> bool:
         return any(t.get("key") == c.BURST_TAINT_KEY for t in self.tolerations)
+
+
+CLOUD_PLACES_LABELS: list[str] = [c.LOCATION_CLOUD, ".".join(sorted([c.LOCATION_CLOUD, c.LOCATION_ON_PREM]))]
+"""ai-factory.io/places values of pods that may run on cloud nodes."""
 
 
 def _location_term(values: list[str]) -> dict[str, Any]:

@@ -145,6 +145,9 @@ def pod_spec(
         {"name": "VLLM_CACHE_ROOT", "value": "/cache/vllm"},
         # Weights come only from the pinned artifact; the hub is never contacted.
         {"name": "HF_HUB_OFFLINE", "value": "1"},
+        # vLLM reports usage to its stats server unless told not to (docs "Usage Stats Collection").
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
     ]
     return {
         "serviceAccountName": SERVICE_ACCOUNT,
@@ -402,6 +405,8 @@ class Serving(pulumi.ComponentResource):
                 c.LABEL_SERVING_TIER: model.tier.value,
                 c.LABEL_DATA_CLASSES: dc,
                 c.LABEL_RELEASE: served.release,
+                # Where the pod may run; NetworkPolicies open the models bucket only to cloud-capable pods.
+                c.LABEL_PLACES: model_placement(ctx.config, model).places_label,
             },
         )
         dep_name = deployment_name(model)

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from components import conventions as c
 from components.config.models import FactoryConfig, ServedModel, ServingTier
 from components.k8s.context import PlatformContext
+from components.k8s.placement import CLOUD_PLACES_LABELS
 from components.releases import served_releases
 
 
@@ -134,21 +135,27 @@ DNS_EGRESS = {
     "ports": _ports(c.PORT_DNS, protocol="UDP") + _ports(c.PORT_DNS),
 }
 HTTPS_EGRESS = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(443)}
-"""Object storage (weights), the external API and AWS APIs; nothing else leaves the namespace."""
+"""AWS object storage and APIs (S3 has no fixed addresses a policy could name) and the external API."""
 POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": _ports(80)}
 """The EKS Pod Identity agent on the node: where the weight fetcher gets its bucket credentials."""
 
 
-def vllm_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
-    """The weight fetcher's way out: HTTPS to the models bucket (with the Pod Identity agent on EKS) and to
-    the site's model store, also on the store's own port when its endpoint names one."""
-    out: list[dict[str, Any]] = [HTTPS_EGRESS]
+def site_store_egress(endpoint: str, cidrs: list[str]) -> dict[str, Any]:
+    """To a site store: its networks, on its endpoint's port (443 unless the URL names one)."""
+    return {"to": [{"ipBlock": {"cidr": n}} for n in cidrs], "ports": _ports(urlsplit(endpoint).port or 443)}
+
+
+def vllm_site_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
+    """Every model server's way out: the site's model store, nothing else (none without a site)."""
     store = cfg.serving.site_model_store if cfg.serving is not None else None
-    if store is not None and (port := urlsplit(store.endpoint).port) not in (None, 443):
-        out.append({"to": HTTPS_EGRESS["to"], "ports": _ports(port)})
-    if cfg.has_eks:
-        out.append(POD_IDENTITY_EGRESS)
-    return out
+    if cfg.on_prem is None or store is None:
+        return []
+    return [site_store_egress(store.endpoint, store.cidrs)]
+
+
+VLLM_CLOUD_EGRESS = [HTTPS_EGRESS, POD_IDENTITY_EGRESS]
+"""Model servers that may run on cloud nodes also reach the models bucket (HTTPS) and the Pod Identity
+agent that hands out its credentials."""
 
 
 def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict[str, Any]]]:
@@ -159,21 +166,32 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
         ("allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [DNS_EGRESS]}),
     ]
     if namespace in (c.NAMESPACE_SERVING, c.NAMESPACE_BATCH):
-        # vLLM: requests only from the router, metrics only from Prometheus, weights over HTTPS.
-        policies.append(
-            (
-                "vllm",
-                {
-                    "podSelector": {"matchLabels": VLLM_POD},
-                    "policyTypes": ["Ingress", "Egress"],
-                    "ingress": [
-                        {"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_VLLM)},
-                        {**scrape, "ports": _ports(c.PORT_VLLM)},
-                    ],
-                    "egress": vllm_egress(cfg),
-                },
+        # vLLM: requests only from the router, metrics only from Prometheus; weights from the site's store.
+        # A server whose data stays on the site gets no other way out: prompts it holds cannot reach the
+        # internet even if the image or a model's code tried.
+        vllm: dict[str, Any] = {
+            "podSelector": {"matchLabels": VLLM_POD},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [_peer(c.NAMESPACE_SERVING, ROUTER_POD)], "ports": _ports(c.PORT_VLLM)},
+                {**scrape, "ports": _ports(c.PORT_VLLM)},
+            ],
+        }
+        if site_egress := vllm_site_egress(cfg):
+            vllm["egress"] = site_egress
+        policies.append(("vllm", vllm))
+        if cfg.has_eks:
+            # Servers that may run on cloud nodes read the models bucket there (placement decides the label).
+            cloud_pods = {
+                "matchLabels": VLLM_POD,
+                "matchExpressions": [{"key": c.LABEL_PLACES, "operator": "In", "values": CLOUD_PLACES_LABELS}],
+            }
+            policies.append(
+                (
+                    "vllm-cloud-weights",
+                    {"podSelector": cloud_pods, "policyTypes": ["Egress"], "egress": VLLM_CLOUD_EGRESS},
+                )
             )
-        )
         if cfg.vector_store is not None:
             # Labelled vector clients (RAG retrieval, ingestion jobs) → Qdrant's API ports, nothing else.
             policies.append(

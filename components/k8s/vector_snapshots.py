@@ -22,17 +22,16 @@ them too) and is already on the site's GPU servers, where an on-prem store and i
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import conventions as c
-from components.config.models import FactoryConfig, SnapshotTarget, VectorSnapshots
+from components.config.models import FactoryConfig, VectorSnapshots
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import vector_store_placement
-from components.k8s.tenancy import HTTPS_EGRESS, POD_IDENTITY_EGRESS, QDRANT_POD
+from components.k8s.tenancy import HTTPS_EGRESS, POD_IDENTITY_EGRESS, QDRANT_POD, site_store_egress
 
 NAME = c.VECTOR_SNAPSHOT_JOB
 """CronJob, ConfigMap and NetworkPolicy name; the job pods' app label."""
@@ -206,13 +205,6 @@ def _snapshots(cfg: FactoryConfig) -> VectorSnapshots:
     return cfg.vector_store.snapshots
 
 
-def target_port(target: SnapshotTarget) -> int:
-    """TCP port the job reaches the target on (the AWS S3 endpoint or the site store)."""
-    if target.kind == "s3-bucket" or target.endpoint is None:
-        return 443
-    return urlsplit(target.endpoint).port or 443
-
-
 def container_env(
     cfg: FactoryConfig, bucket: pulumi.Input[str] | None = None, key_arn: pulumi.Input[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -331,10 +323,12 @@ def network_policies(cfg: FactoryConfig) -> list[tuple[str, dict[str, Any]]]:
     target = _snapshots(cfg).target
     qdrant_http = [{"protocol": "TCP", "port": c.PORT_QDRANT_HTTP}]
     egress: list[dict[str, Any]] = [{"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": qdrant_http}]
-    port = target_port(target)
-    egress.append(HTTPS_EGRESS if port == 443 else {**HTTPS_EGRESS, "ports": [{"protocol": "TCP", "port": port}]})
     if target.kind == "s3-bucket":
-        egress.append(POD_IDENTITY_EGRESS)
+        egress += [HTTPS_EGRESS, POD_IDENTITY_EGRESS]
+    else:
+        # The store's own networks only: the snapshots hold the vector store's data, which stays on the site.
+        assert target.endpoint is not None and target.cidrs is not None  # semantics.py requires both
+        egress.append(site_store_egress(target.endpoint, target.cidrs))
     return [
         (NAME, {"podSelector": {"matchLabels": SNAPSHOT_POD}, "policyTypes": ["Ingress", "Egress"], "egress": egress}),
         (

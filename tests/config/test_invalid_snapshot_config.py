@@ -18,6 +18,7 @@ Mutation = Callable[[dict[str, Any]], object]
 ON_SITE = {
     "kind": "on-site-s3",
     "endpoint": "https://s3.fra1.example.internal",
+    "cidrs": ["10.20.8.0/28"],
     "bucket": "qdrant-snapshots",
     "credentialsSecret": "qdrant-snapshot-credentials",
 }
@@ -163,12 +164,65 @@ CASES: list[tuple[str, str, Mutation, list[str]]] = [
         ],
     ),
     (
+        "on-site-without-networks",
+        "prod-eu",
+        lambda s: _target(s).pop("cidrs"),
+        [
+            "ai-factory:vectorStore.snapshots.target.cidrs: on-site-s3 needs the networks the endpoint resolves to "
+            "(allowed: a list of the store's private networks, e.g. [10.20.8.0/28])"
+        ],
+    ),
+    (
+        "on-site-networks-on-the-internet",
+        "prod-eu",
+        lambda s: _target(s).update(cidrs=["10.20.8.0/28", "52.95.0.0/16", "0.0.0.0/0"]),
+        [
+            "ai-factory:vectorStore.snapshots.target.cidrs[1]: 52.95.0.0/16 includes internet addresses, so on-site "
+            "data could leave the site through it (allowed: the store's private networks (RFC 1918, RFC 6598 or "
+            "IPv6 ULA), e.g. 10.20.8.0/28)",
+            "ai-factory:vectorStore.snapshots.target.cidrs[2]: 0.0.0.0/0 includes internet addresses, so on-site "
+            "data could leave the site through it (allowed: the store's private networks (RFC 1918, RFC 6598 or "
+            "IPv6 ULA), e.g. 10.20.8.0/28)",
+        ],
+    ),
+    (
+        "on-site-endpoint-outside-its-networks",
+        "lab",
+        lambda s: _target(s).update(endpoint="https://10.30.9.5:9000"),
+        [
+            "ai-factory:vectorStore.snapshots.target.endpoint: 10.30.9.5 is outside "
+            "vectorStore.snapshots.target.cidrs, so the store would be unreachable (allowed: an endpoint in one of "
+            "the cidrs, or add its network)"
+        ],
+    ),
+    (
+        "on-site-networks-empty",
+        "lab",
+        lambda s: _target(s).update(cidrs=[]),
+        ["ai-factory:vectorStore.snapshots.target.cidrs: has too few entries (allowed: at least 1)"],
+    ),
+    (
+        "on-site-network-with-host-bits",
+        "lab",
+        lambda s: _target(s).update(cidrs=["10.30.8.5/28"]),
+        [
+            "ai-factory:vectorStore.snapshots.target.cidrs[0]: '10.30.8.5/28' is not a network in CIDR notation "
+            "(allowed: e.g. 10.20.0.0/24)"
+        ],
+    ),
+    (
+        "networks-on-the-aws-bucket",
+        "prod-eu",
+        lambda s: (_aws(s, bind=True), _target(s).update(cidrs=["10.20.8.0/28"])),
+        ["ai-factory:vectorStore.snapshots.target.cidrs: applies to on-site-s3 only (allowed: remove it)"],
+    ),
+    (
         "tier-prod-without-snapshots",
         "prod-eu",
         lambda s: s["vectorStore"].pop("snapshots"),
         [
             "ai-factory:vectorStore.snapshots: the vector store needs snapshots in tier prod (allowed: "
-            "{target: {kind: on-site-s3, endpoint, bucket, credentialsSecret}} or {target: {kind: s3-bucket}})"
+            "{target: {kind: on-site-s3, endpoint, cidrs, bucket, credentialsSecret}} or {target: {kind: s3-bucket}})"
         ],
     ),
     (
@@ -233,3 +287,10 @@ def test_defaults() -> None:
     snap = parse_sections(s).vector_store.snapshots
     assert snap.schedule == "0 2 * * *" and snap.keep_last == 7
     assert snap.target.server_side_encryption is None and snap.target.region is None
+    assert snap.target.cidrs == ["10.20.8.0/28"]
+
+
+def test_rfc6598_and_ula_networks_count_as_the_sites() -> None:
+    s = sections("lab")
+    _target(s).update(endpoint="https://100.64.3.4", cidrs=["100.64.3.0/24", "fd00:30:8::/64"])
+    assert parse_sections(s).vector_store.snapshots.target.cidrs == ["100.64.3.0/24", "fd00:30:8::/64"]

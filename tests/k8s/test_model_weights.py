@@ -30,16 +30,41 @@ def test_a_site_needs_a_store_for_its_model_servers() -> None:
 
     assert config_problems("lab", drop) == [
         "ai-factory:serving.siteModelStore: models on the site's servers read their weights from the site's "
-        "S3-compatible store (allowed: {endpoint, bucket, credentialsSecret} of the store)"
+        "S3-compatible store (allowed: {endpoint, cidrs, bucket, credentialsSecret} of the store)"
     ]
 
 
 def test_a_site_store_without_a_site_is_refused() -> None:
     def add(s):
-        s["serving"]["siteModelStore"] = {"endpoint": SITE, "bucket": "models"}
+        s["serving"]["siteModelStore"] = {"endpoint": SITE, "cidrs": ["10.20.8.0/28"], "bucket": "models"}
 
     assert config_problems("dev", add) == [
         "ai-factory:serving.siteModelStore: the stack has no on-prem site (allowed: remove it)"
+    ]
+
+
+def test_a_site_store_needs_its_networks() -> None:
+    def drop(s):
+        del s["serving"]["siteModelStore"]["cidrs"]
+
+    assert config_problems("prod-eu", drop) == [
+        "ai-factory:serving.siteModelStore.cidrs: is required but missing (allowed: a value; see docs/stack.schema.json)"
+    ]
+
+
+def test_a_site_store_on_internet_addresses_is_refused() -> None:
+    """The store's networks are the only way out for servers whose data stays on site: never the internet."""
+
+    def public(s):
+        s["serving"]["siteModelStore"]["cidrs"] = ["10.20.8.0/28", "::/0"]
+        s["serving"]["siteModelStore"]["endpoint"] = "https://10.20.16.2"
+
+    assert config_problems("prod-eu", public) == [
+        "ai-factory:serving.siteModelStore.cidrs[1]: ::/0 includes internet addresses, so on-site data could leave "
+        "the site through it (allowed: the store's private networks (RFC 1918, RFC 6598 or IPv6 ULA), e.g. "
+        "10.20.8.0/28)",
+        "ai-factory:serving.siteModelStore.endpoint: 10.20.16.2 is outside serving.siteModelStore.cidrs, so the "
+        "store would be unreachable (allowed: an endpoint in one of the cidrs, or add its network)",
     ]
 
 
@@ -100,15 +125,23 @@ def test_each_fetcher_knows_exactly_the_stores_of_its_stack(
             ]
 
 
-def test_weight_fetcher_may_reach_the_stores_port(plans) -> None:
-    from components.k8s.tenancy import vllm_egress
+def test_model_servers_reach_the_site_store_on_its_networks_and_port(plans) -> None:
+    from components.k8s.tenancy import vllm_site_egress
 
+    assert vllm_site_egress(plans["prod-eu"].config) == [
+        {"to": [{"ipBlock": {"cidr": "10.20.8.0/28"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+    ]
     s = sections("prod-eu")
     s["serving"]["siteModelStore"]["endpoint"] = "https://minio.fra1.example.internal:9000"
-    ports = {p["port"] for rule in vllm_egress(parse_sections(s)) for p in rule["ports"]}
-    assert {443, 9000} <= ports
-    default_ports = {p["port"] for rule in vllm_egress(plans["prod-eu"].config) for p in rule["ports"]}
-    assert 9000 not in default_ports
+    s["serving"]["siteModelStore"]["cidrs"] = ["10.20.8.0/28", "fd00:20:8::/64"]
+    assert vllm_site_egress(parse_sections(s)) == [
+        {
+            "to": [{"ipBlock": {"cidr": "10.20.8.0/28"}}, {"ipBlock": {"cidr": "fd00:20:8::/64"}}],
+            "ports": [{"protocol": "TCP", "port": 9000}],
+        }
+    ]
+    # A stack without a site has no site store: its model servers have no way out but the cloud one.
+    assert vllm_site_egress(plans["dev"].config) == []
 
 
 # --------------------------------------------------------------------------------- the script, for real

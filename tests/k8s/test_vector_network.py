@@ -1,21 +1,10 @@
-"""Who can reach Qdrant: the planned NetworkPolicies run through a small NetworkPolicy evaluator.
-
-The evaluator follows the Kubernetes NetworkPolicy semantics (networking.k8s.io/v1): a pod is
-isolated for a direction when any policy of its namespace selects it with that policy type; an
-isolated pod admits a connection when some rule of a selecting policy matches the peer and the
-port; a connection needs the source's egress *and* the destination's ingress. Peers: podSelector
-(policy's namespace), namespaceSelector (+ podSelector), ipBlock (matched against the pod's IP,
-so a CIDR that covers pod IPs counts: denials below do not hinge on ipBlock being ignored).
-Selectors: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist).
-"""
+"""Who can reach Qdrant: the planned NetworkPolicies run through the NetworkPolicy evaluator in
+tests/netpol.py (Kubernetes networking.k8s.io/v1 semantics; its own control tests are below)."""
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
-from typing import Any
-
 import pytest
+from netpol import Cluster, Pod, cluster_of
 
 from components import conventions as c
 from components.k8s.tenancy import QDRANT_POD, VECTOR_CLIENT_POD, VLLM_POD
@@ -24,107 +13,6 @@ from components.k8s.vector_snapshots import SNAPSHOT_POD
 VECTOR_STACKS = ("lab", "prod-eu")
 CLIENT = {c.LABEL_APP: "rag-app", **VECTOR_CLIENT_POD}
 UNLABELLED = {c.LABEL_APP: "rag-app"}
-
-
-@dataclass(frozen=True)
-class Pod:
-    namespace: str
-    labels: dict[str, str]
-    ip: str = "10.1.2.3"
-    ports: dict[str, int] = field(default_factory=dict)
-    """Named container ports (a policy may name a port)."""
-
-
-def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    if selector is None:
-        return True
-    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
-        return False
-    for expr in selector.get("matchExpressions", []):
-        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
-class Cluster:
-    def __init__(self, policies: dict[str, list[dict]], namespaces: dict[str, dict[str, str]]) -> None:
-        self.policies = policies
-        """namespace → NetworkPolicy specs"""
-        self.namespaces = namespaces
-        """namespace → labels (with kubernetes.io/metadata.name, as the API server sets it)"""
-
-    def _ns_labels(self, ns: str) -> dict[str, str]:
-        return {**self.namespaces.get(ns, {}), "kubernetes.io/metadata.name": ns}
-
-    def _peer_matches(self, peer: dict, policy_ns: str, pod: Pod) -> bool:
-        if "ipBlock" in peer:
-            ip = ipaddress.ip_address(pod.ip)
-            block = peer["ipBlock"]
-            return ip in ipaddress.ip_network(block["cidr"]) and not any(
-                ip in ipaddress.ip_network(e) for e in block.get("except", [])
-            )
-        if "namespaceSelector" in peer:
-            if not _selects(peer["namespaceSelector"], self._ns_labels(pod.namespace)):
-                return False
-        elif pod.namespace != policy_ns:
-            return False
-        return _selects(peer.get("podSelector"), pod.labels)
-
-    @staticmethod
-    def _port_matches(rule: dict, dest: Pod, port: int, protocol: str) -> bool:
-        if not rule.get("ports"):
-            return True
-        for p in rule["ports"]:
-            if p.get("protocol", "TCP") != protocol:
-                continue
-            want = p.get("port")
-            if want is None:
-                return True
-            number = dest.ports.get(want) if isinstance(want, str) else want
-            if number is not None and number <= port <= p.get("endPort", number):
-                return True
-        return False
-
-    def _allowed(self, pod: Pod, direction: str, other: Pod, dest: Pod, port: int, protocol: str) -> bool:
-        key, peers = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
-        selecting = [
-            p
-            for p in self.policies.get(pod.namespace, [])
-            if _selects(p["podSelector"], pod.labels) and direction in p.get("policyTypes", ["Ingress"])
-        ]
-        if not selecting:
-            return True  # not isolated in this direction
-        for policy in selecting:
-            for rule in policy.get(key, []):
-                peer_ok = not rule.get(peers) or any(
-                    self._peer_matches(peer, pod.namespace, other) for peer in rule[peers]
-                )
-                if peer_ok and self._port_matches(rule, dest, port, protocol):
-                    return True
-        return False
-
-    def connects(self, src: Pod, dst: Pod, port: int, protocol: str = "TCP") -> bool:
-        return self._allowed(src, "Egress", dst, dst, port, protocol) and self._allowed(
-            dst, "Ingress", src, dst, port, protocol
-        )
-
-
-def _cluster(plan) -> Cluster:
-    policies: dict[str, list[dict]] = {}
-    namespaces: dict[str, dict[str, str]] = {}
-    for r in plan.resources:
-        if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy":
-            policies.setdefault(r["inputs"]["metadata"]["namespace"], []).append(r["inputs"]["spec"])
-        elif r["type"] == "kubernetes:core/v1:Namespace":
-            namespaces[r["inputs"]["metadata"]["name"]] = r["inputs"]["metadata"].get("labels", {})
-    return Cluster(policies, namespaces)
 
 
 def _qdrant(i: int = 0) -> Pod:
@@ -158,7 +46,7 @@ def test_evaluator_control_default_deny_denies_and_no_policy_allows() -> None:
 def test_planned_default_deny_is_what_isolates(stack: str, plans) -> None:
     """Control on the planned policies: the labelled serving client connects only because of the
     vector-client policies; with the namespace's default-deny alone it would not."""
-    cluster = _cluster(plans[stack])
+    cluster = cluster_of(plans[stack])
     src = Pod(c.NAMESPACE_SERVING, CLIENT)
     assert cluster.connects(src, _qdrant(), c.PORT_QDRANT_HTTP)
     only_deny = Cluster(
@@ -176,7 +64,7 @@ def test_planned_default_deny_is_what_isolates(stack: str, plans) -> None:
 @pytest.mark.parametrize("port", [c.PORT_QDRANT_HTTP, c.PORT_QDRANT_GRPC])
 def test_labelled_clients_reach_qdrant_from_every_client_namespace(stack: str, port: int, plans) -> None:
     plan = plans[stack]
-    cluster = _cluster(plan)
+    cluster = cluster_of(plan)
     teams = _team_namespaces(plan)
     assert teams
     for ns in [c.NAMESPACE_SERVING, c.NAMESPACE_BATCH, *teams]:
@@ -187,7 +75,7 @@ def test_labelled_clients_reach_qdrant_from_every_client_namespace(stack: str, p
 @pytest.mark.parametrize("stack", VECTOR_STACKS)
 def test_unlabelled_and_model_pods_do_not_reach_qdrant(stack: str, plans) -> None:
     plan = plans[stack]
-    cluster = _cluster(plan)
+    cluster = cluster_of(plan)
     for ns in [c.NAMESPACE_SERVING, c.NAMESPACE_BATCH, *_team_namespaces(plan)]:
         assert not cluster.connects(Pod(ns, UNLABELLED), _qdrant(), c.PORT_QDRANT_HTTP), ns
     for ns in (c.NAMESPACE_SERVING, c.NAMESPACE_BATCH):
@@ -200,7 +88,7 @@ def test_unlabelled_and_model_pods_do_not_reach_qdrant(stack: str, plans) -> Non
 
 @pytest.mark.parametrize("stack", VECTOR_STACKS)
 def test_clients_reach_only_the_api_ports(stack: str, plans) -> None:
-    cluster = _cluster(plans[stack])
+    cluster = cluster_of(plans[stack])
     team = _team_namespaces(plans[stack])[0]
     for ns in (c.NAMESPACE_SERVING, team):
         for port in (c.PORT_QDRANT_P2P, c.PORT_QDRANT_METRICS, 80, 443, 8080):
@@ -213,7 +101,7 @@ def test_clients_reach_only_the_api_ports(stack: str, plans) -> None:
 
 @pytest.mark.parametrize("stack", VECTOR_STACKS)
 def test_qdrant_talks_to_its_peers_only(stack: str, plans) -> None:
-    cluster = _cluster(plans[stack])
+    cluster = cluster_of(plans[stack])
     assert cluster.connects(_qdrant(0), _qdrant(1), c.PORT_QDRANT_P2P)
     assert not cluster.connects(_qdrant(0), _qdrant(1), c.PORT_QDRANT_HTTP)
     outside = [
@@ -227,7 +115,7 @@ def test_qdrant_talks_to_its_peers_only(stack: str, plans) -> None:
 
 @pytest.mark.parametrize("stack", VECTOR_STACKS)
 def test_snapshot_job_and_metrics_scrape_keep_their_flows(stack: str, plans) -> None:
-    cluster = _cluster(plans[stack])
+    cluster = cluster_of(plans[stack])
     job = Pod(c.NAMESPACE_VECTOR, SNAPSHOT_POD)
     assert cluster.connects(job, _qdrant(1), c.PORT_QDRANT_HTTP)
     assert not cluster.connects(job, _qdrant(1), c.PORT_QDRANT_P2P)

@@ -38,6 +38,8 @@ from policies.rules.placement import PLACEMENT_RULE, check_placement
 
 SNAPSHOT_STACKS = {"lab": "https://s3.lab.example.internal", "prod-eu": "https://s3.fra1.example.internal"}
 """Reference stacks with a vector store → their on-site snapshot store (both hold restricted data)."""
+SNAPSHOT_STORE_NETWORKS = {"lab": "10.30.8.0/28", "prod-eu": "10.20.8.0/28"}
+"""... and the networks that store's endpoint resolves to (the job's only way out of the cluster)."""
 CRONJOB = "kubernetes:batch/v1:CronJob"
 KMS_ARN = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -168,7 +170,11 @@ def test_network_policies_allow_exactly_job_to_qdrant_and_egress(stack: str, man
         "policyTypes": ["Ingress", "Egress"],  # no ingress rule: nothing may connect to the job
         "egress": [
             {"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": http},
-            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+            # The snapshots hold restricted data: the site store's networks only, never the internet.
+            {
+                "to": [{"ipBlock": {"cidr": SNAPSHOT_STORE_NETWORKS[stack]}}],
+                "ports": [{"protocol": "TCP", "port": 443}],
+            },
         ],
     }
     assert policies[f"{NAME}-to-qdrant"] == {
