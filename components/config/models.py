@@ -528,6 +528,9 @@ class ModelArtifact(Model):
     path: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")]
     """Path in the model bucket or site store the factory serves from."""
     digest: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+    size_gib: Annotated[int, Field(ge=1, le=4096)]
+    """Total size of the artifact's files in GiB, rounded up. The pod requests that much local disk (so it
+    is only scheduled where the copy fits) and its fetcher refuses a larger artifact before downloading."""
 
 
 class RiskTier(StrEnum):

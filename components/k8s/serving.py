@@ -32,6 +32,8 @@ PROMETHEUS_URL = f"http://aif-prom-prometheus.{c.NAMESPACE_OBSERVABILITY}.svc:90
 """kube-prometheus-stack's Prometheus (fullnameOverride aif-prom, see observability.py)."""
 CPU_PER_GPU = 4
 MEMORY_GIB_PER_GPU = 32
+CACHE_GIB = 20
+"""Local disk for torch inductor, Triton and vLLM compile caches."""
 STARTUP_MINUTES = 40
 """Weights of a 70B model take tens of minutes to copy and load: the startup probe waits this long."""
 
@@ -52,6 +54,7 @@ def fetch_env(cfg: FactoryConfig, model: ServedModel, bucket: pulumi.Input[str])
         {"name": "PREFIX", "value": model.artifact.path},
         {"name": "DEST", "value": f"{MODELS_DIR}/{model.artifact.path}"},
         {"name": "DIGEST", "value": model.artifact.digest},
+        {"name": "MAX_BYTES", "value": str(model.artifact.size_gib << 30)},
         {"name": "HOME", "value": "/cache"},
         {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
     ]
@@ -130,6 +133,9 @@ def pod_spec(
         "requests": {
             "cpu": str(CPU_PER_GPU * gpus),
             "memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi",
+            # The weights and the compile caches live in emptyDirs on the node's disk: asking for that
+            # space keeps the pod off nodes where the copy would not fit (and from being evicted there).
+            "ephemeral-storage": f"{model.artifact.size_gib + CACHE_GIB}Gi",
             c.GPU_RESOURCE: str(gpus),
         },
         "limits": {"memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi", c.GPU_RESOURCE: str(gpus)},
@@ -209,8 +215,8 @@ def pod_spec(
             # The node's local NVMe backs emptyDir, so weights land on fast disk once per pod: on EKS the
             # RAID0 instance store (NodeConfig localStorage), on the site the NVMe model cache, which the
             # local_storage role bind-mounts at /var/lib/kubelet/pods before the server joins.
-            {"name": "models", "emptyDir": {"sizeLimit": "400Gi"}},
-            {"name": "cache", "emptyDir": {"sizeLimit": "20Gi"}},
+            {"name": "models", "emptyDir": {"sizeLimit": f"{model.artifact.size_gib}Gi"}},
+            {"name": "cache", "emptyDir": {"sizeLimit": f"{CACHE_GIB}Gi"}},
             # Tensor parallelism exchanges tensors through shared memory (vLLM's docker docs).
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{8 * gpus}Gi"}},
             {"name": "scripts", "configMap": {"name": FETCH_CONFIGMAP}},

@@ -52,6 +52,18 @@ def test_a_site_store_needs_its_networks() -> None:
     ]
 
 
+def test_an_artifact_needs_its_size() -> None:
+    def drop(s):
+        del s["serving"]["models"][1]["artifact"]["sizeGib"]
+        s["serving"]["models"][2]["candidate"]["artifact"]["sizeGib"] = 0
+
+    assert config_problems("prod-eu", drop) == [
+        "ai-factory:serving.models[1].artifact.sizeGib: is required but missing (allowed: a value; see "
+        "docs/stack.schema.json)",
+        "ai-factory:serving.models[2].candidate.artifact.sizeGib: 0 is out of range (allowed: >= 1)",
+    ]
+
+
 def test_a_site_store_on_internet_addresses_is_refused() -> None:
     """The store's networks are the only way out for servers whose data stays on site: never the internet."""
 
@@ -172,13 +184,16 @@ def _site_client() -> Any:
     )
 
 
-def _run(script: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, host_ip: str, digest: str) -> tuple[int, str]:
+def _run(
+    script: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, host_ip: str, digest: str, max_bytes: int = 1 << 30
+) -> tuple[int, str]:
     for var in ("AWS_PROFILE", "SITE_CA_FILE", "SITE_REGION"):
         monkeypatch.delenv(var, raising=False)
     env = {
         "PREFIX": "llama-3.1-8b/rev1",
         "DEST": str(dest),
         "DIGEST": digest,
+        "MAX_BYTES": str(max_bytes),
         "HOST_IP": host_ip,
         "SITE_NODE_CIDRS": "10.20.0.0/22,10.20.8.0/22",
         "SITE_ENDPOINT": SITE,
@@ -243,6 +258,50 @@ def test_a_changed_file_fails_the_pod(script: Path, tmp_path: Path, monkeypatch:
         assert code == 1
         assert msg.startswith("fetch-weights: artifact llama-3.1-8b/rev1 from the site store: digest sha256:")
         assert msg.endswith(f"!= pinned {_digest(FILES)}")
+
+
+def test_an_artifact_larger_than_its_size_fails_before_downloading(
+    script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_S3_CUSTOM_ENDPOINTS", SITE)
+    total = sum(len(body) for body in FILES.values())
+    with mock_aws():
+        _upload(_site_client(), "models", "llama-3.1-8b/rev1", FILES)
+        code, msg = _run(script, monkeypatch, tmp_path / "m", "10.20.0.5", _digest(FILES), max_bytes=total - 1)
+        assert (code, msg) == (
+            1,
+            f"fetch-weights: artifact llama-3.1-8b/rev1 in the site store holds {total} bytes, more than its "
+            f"artifact.sizeGib allows ({total - 1} bytes): set sizeGib to the artifact's size in GiB, rounded up",
+        )
+        assert not (tmp_path / "m").exists()
+        # Exactly at the size it fits.
+        assert _run(script, monkeypatch, tmp_path / "m", "10.20.0.5", _digest(FILES), max_bytes=total) == (0, "")
+
+
+def test_pods_ask_for_the_local_disk_their_weights_need(plans, manifests) -> None:
+    """The weights' emptyDir is the artifact's size, and the server requests it plus its compile caches, so
+    the scheduler only places it where the copy fits; the fetcher is told the same size."""
+    models = plans["prod-eu"].config.serving.models
+    sizes = {m.name: m.artifact.size_gib for m in models}
+    sizes |= {f"{m.name}-candidate": m.candidate.artifact.size_gib for m in models if m.candidate is not None}
+    seen: dict[str, tuple[str, ...]] = {}
+    for m in manifests["prod-eu"]:
+        if m["kind"] != "Deployment" or m["spec"]["template"]["metadata"]["labels"].get(c.LABEL_APP) != "vllm":
+            continue
+        spec = m["spec"]["template"]["spec"]
+        volumes = {v["name"]: v.get("emptyDir", {}).get("sizeLimit") for v in spec["volumes"]}
+        (vllm,) = spec["containers"]
+        fetch_env = {e["name"]: e.get("value") for e in spec["initContainers"][0]["env"]}
+        seen[m["metadata"]["name"]] = (
+            volumes["models"],
+            volumes["cache"],
+            vllm["resources"]["requests"]["ephemeral-storage"],
+            fetch_env["MAX_BYTES"],
+        )
+        gib = sizes[m["spec"]["template"]["metadata"]["labels"][c.LABEL_MODEL]]
+        assert seen[m["metadata"]["name"]] == (f"{gib}Gi", "20Gi", f"{gib + 20}Gi", str(gib * 2**30))
+    assert len(seen) == len(sizes)  # every model and canary candidate was looked at
+    assert seen["vllm-llama-33-70b"] == ("132Gi", "20Gi", "152Gi", str(132 * 2**30))
 
 
 def test_the_plan_ships_the_fetcher_to_every_model_namespace(manifests) -> None:

@@ -10,8 +10,9 @@ and the standard library only. Where it reads from depends on where the pod land
   AWS_* variables that chain would pick up).
 
 The artifact digest is the sha256 of the artifact's sorted `sha256sum` manifest (`<hex>  <path>` per
-file): any changed, missing or extra file fails the pod. Files already on disk with the right size
-are re-hashed, not re-downloaded (a restarted init container resumes).
+file): any changed, missing or extra file fails the pod. An artifact larger than MAX_BYTES (the model's
+artifact.sizeGib, the size of the volume it lands on) fails before anything is downloaded. Files already
+on disk with the right size are re-hashed, not re-downloaded (a restarted init container resumes).
 """
 
 from __future__ import annotations
@@ -58,17 +59,25 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def fetch(client: Any, bucket: str, prefix: str, dest: str) -> list[str]:
-    """Download every object under `prefix/` into `dest`; the manifest lines of what is there."""
+def list_artifact(client: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
+    """(key, size) of every object under `prefix/`."""
+    return [
+        (obj["Key"], obj["Size"])
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+        for obj in page.get("Contents", [])
+    ]
+
+
+def fetch(client: Any, bucket: str, prefix: str, dest: str, objects: list[tuple[str, int]]) -> list[str]:
+    """Download the listed objects into `dest`; the manifest lines of what is there."""
     lines = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
-        for obj in page.get("Contents", []):
-            rel = obj["Key"][len(prefix) + 1 :]
-            path = os.path.join(dest, rel)
-            if not os.path.exists(path) or os.path.getsize(path) != obj["Size"]:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                client.download_file(bucket, obj["Key"], path)
-            lines.append(f"{sha256_file(path)}  {rel}")
+    for key, size in objects:
+        rel = key[len(prefix) + 1 :]
+        path = os.path.join(dest, rel)
+        if not os.path.exists(path) or os.path.getsize(path) != size:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            client.download_file(bucket, key, path)
+        lines.append(f"{sha256_file(path)}  {rel}")
     return lines
 
 
@@ -80,13 +89,23 @@ def main() -> int:
     prefix, dest, want = (os.environ[k] for k in ("PREFIX", "DEST", "DIGEST"))
     from botocore.exceptions import BotoCoreError, ClientError
 
+    max_bytes = int(os.environ["MAX_BYTES"])
     client, bucket, where = choose_store()
     try:
-        lines = fetch(client, bucket, prefix, dest)
+        objects = list_artifact(client, bucket, prefix)
+        if not objects:
+            sys.exit(f"fetch-weights: no artifact {prefix}/ in the {where} store (bucket {bucket})")
+        # Checked before the first byte lands: past the volume's size limit the kubelet would evict the
+        # pod mid-copy, and the next one would try again.
+        total = sum(size for _, size in objects)
+        if total > max_bytes:
+            sys.exit(
+                f"fetch-weights: artifact {prefix} in the {where} store holds {total} bytes, more than its "
+                f"artifact.sizeGib allows ({max_bytes} bytes): set sizeGib to the artifact's size in GiB, rounded up"
+            )
+        lines = fetch(client, bucket, prefix, dest, objects)
     except (BotoCoreError, ClientError) as err:
         sys.exit(f"fetch-weights: reading {prefix}/ from the {where} store (bucket {bucket}) failed: {err}")
-    if not lines:
-        sys.exit(f"fetch-weights: no artifact {prefix}/ in the {where} store (bucket {bucket})")
     got = manifest_digest(lines)
     if got != want:
         sys.exit(f"fetch-weights: artifact {prefix} from the {where} store: digest {got} != pinned {want}")
