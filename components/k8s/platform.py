@@ -13,6 +13,7 @@ from components.config.models import ClusterJoin, FactoryConfig
 from components.k8s import charts
 from components.k8s.context import PlatformContext
 from components.k8s.gpu_operator import GpuOperator
+from components.k8s.node_location import NodeLocationGuard
 from components.k8s.observability import Observability
 from components.k8s.placement import system_tolerations
 from components.k8s.router import Router
@@ -41,6 +42,8 @@ class PlatformArgs:
     """Stack KMS key for the cloud StorageClass (EKS stacks)."""
     snapshots_bucket: pulumi.Input[str] | None = None
     """The stack's vector-snapshots bucket (vectorStore.snapshots.target kind s3-bucket)."""
+    site_node_role_arn: pulumi.Input[str] | None = None
+    """Canonical ARN of the hybrid nodes' IAM role (EKS with a site): the only kubelets that may say on-prem."""
 
 
 def hybrid_cni_needed(cfg: FactoryConfig) -> bool:
@@ -91,7 +94,11 @@ class Platform(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         self.tenancy = Tenancy(f"{name}-tenancy", ctx, child)
-        first: list[pulumi.Resource] = [self.tenancy]
+        self.node_location = None
+        if cfg.has_eks:
+            # Before anything is placed by location: restricted placement trusts the on-prem label.
+            self.node_location = NodeLocationGuard(f"{name}-node-location", ctx, args.site_node_role_arn, child)
+        first: list[pulumi.Resource] = [self.tenancy, *([self.node_location] if self.node_location else [])]
         if hybrid_cni_needed(cfg):
             # Hybrid nodes stay NotReady until a CNI runs on them; everything else waits for it.
             first.append(

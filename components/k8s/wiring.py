@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.config.models import BucketPurpose, ClusterJoin, FactoryConfig
+from components.k8s.node_location import canonical_role_arn
 from components.k8s.platform import Platform, PlatformArgs, build_platform
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ def platform_for(factory: Factory) -> Platform | None:
             models_bucket=bucket,
             secrets=factory.secrets,
             storage_key_arn=storage.key.arn if storage is not None else None,
+            site_node_role_arn=(
+                pulumi.Output.all(factory.hybrid_identity.role.arn, factory.hybrid_identity.role.name).apply(
+                    lambda a: canonical_role_arn(a[0], a[1])
+                )
+                if factory.hybrid_identity is not None
+                else None
+            ),
             snapshots_bucket=(
                 storage.buckets[BucketPurpose.VECTOR_SNAPSHOTS].bucket
                 if storage is not None and BucketPurpose.VECTOR_SNAPSHOTS in storage.buckets
