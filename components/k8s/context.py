@@ -28,6 +28,8 @@ class PlatformContext:
     """Registry prefix images are pulled from (the ECR pull-through cache or kubernetes.registry)."""
     storage_key_arn: pulumi.Input[str] | None = None
     """Stack KMS key: encrypts EBS volumes of the cloud StorageClass (EKS stacks)."""
+    s3_cidrs: pulumi.Input[list[str]] | None = None
+    """The region's S3 ranges (EKS stacks; components/aws/s3_ranges.py)."""
 
     def opts(self, parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent, provider=self.provider, **kwargs)

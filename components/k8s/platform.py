@@ -42,6 +42,8 @@ class PlatformArgs:
     """Stack KMS key for the cloud StorageClass (EKS stacks)."""
     snapshots_bucket: pulumi.Input[str] | None = None
     """The stack's vector-snapshots bucket (vectorStore.snapshots.target kind s3-bucket)."""
+    s3_cidrs: pulumi.Input[list[str]] | None = None
+    """The region's S3 ranges (EKS stacks): where bucket readers may connect instead of the internet."""
     site_node_role_arn: pulumi.Input[str] | None = None
     """Canonical ARN of the hybrid nodes' IAM role (EKS with a site): the only kubelets that may say on-prem."""
 
@@ -91,6 +93,7 @@ class Platform(pulumi.ComponentResource):
             provider=args.provider,
             registry=args.registry,
             storage_key_arn=args.storage_key_arn,
+            s3_cidrs=args.s3_cidrs,
         )
         child = pulumi.ResourceOptions(parent=self)
         self.tenancy = Tenancy(f"{name}-tenancy", ctx, child)

@@ -59,7 +59,9 @@ def fetch_env(cfg: FactoryConfig, model: ServedModel, bucket: pulumi.Input[str])
         {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
     ]
     if cfg.has_eks:
-        env.append({"name": "CLOUD_BUCKET", "value": bucket})
+        assert cfg.cloud is not None
+        # The regional endpoint: its addresses are the ones the NetworkPolicy admits (s3_ranges.py).
+        env += [{"name": "CLOUD_BUCKET", "value": bucket}, {"name": "CLOUD_REGION", "value": cfg.cloud.region}]
     store = cfg.serving.site_model_store
     if cfg.on_prem is not None and store is not None:
         secret = store.credentials_secret

@@ -135,7 +135,7 @@ DNS_EGRESS = {
     "ports": _ports(c.PORT_DNS, protocol="UDP") + _ports(c.PORT_DNS),
 }
 HTTPS_EGRESS = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(443)}
-"""AWS object storage and APIs (S3 has no fixed addresses a policy could name) and the external API."""
+"""The router's way to the external API (a provider's addresses are not published as a list)."""
 POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": _ports(80)}
 """The EKS Pod Identity agent on the node: where the weight fetcher gets its bucket credentials."""
 
@@ -153,12 +153,30 @@ def vllm_site_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
     return [site_store_egress(store.endpoint, store.cidrs)]
 
 
-VLLM_CLOUD_EGRESS = [HTTPS_EGRESS, POD_IDENTITY_EGRESS]
-"""Model servers that may run on cloud nodes also reach the models bucket (HTTPS) and the Pod Identity
-agent that hands out its credentials."""
+def s3_egress(cidrs: pulumi.Input[list[str]]) -> dict[str, Any]:
+    """HTTPS to the region's S3 ranges only (components/aws/s3_ranges.py), not to the internet."""
+
+    def blocks(cs: list[str]) -> list[dict[str, Any]]:
+        if not cs:
+            raise ValueError("no S3 ranges: an empty `to` would let the pods reach anywhere")
+        return [{"ipBlock": {"cidr": n}} for n in cs]
+
+    to = blocks(cidrs) if isinstance(cidrs, list) else pulumi.Output.from_input(cidrs).apply(blocks)
+    return {"to": to, "ports": _ports(443)}
 
 
-def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict[str, Any]]]:
+def require_s3_cidrs(cfg: FactoryConfig, cidrs: pulumi.Input[list[str]] | None) -> pulumi.Input[list[str]]:
+    if cidrs is None:
+        raise ValueError(
+            f"{cfg.environment.name}: EKS stacks need the region's S3 ranges for bucket readers' NetworkPolicies "
+            "(PlatformArgs.s3_cidrs, from components/aws/s3_ranges.py)"
+        )
+    return cidrs
+
+
+def network_policies(
+    cfg: FactoryConfig, namespace: str, s3_cidrs: pulumi.Input[list[str]] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """(name, spec) of every NetworkPolicy of `namespace`: a default deny, then the allowed flows."""
     scrape = {"from": [_peer(c.NAMESPACE_OBSERVABILITY)]}
     policies: list[tuple[str, dict[str, Any]]] = [
@@ -181,7 +199,9 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
             vllm["egress"] = site_egress
         policies.append(("vllm", vllm))
         if cfg.has_eks:
-            # Servers that may run on cloud nodes read the models bucket there (placement decides the label).
+            # Servers that may run on cloud nodes read the models bucket there (placement decides the label):
+            # HTTPS to the region's S3 ranges and the Pod Identity agent that hands out the bucket role.
+            cloud_egress = [s3_egress(require_s3_cidrs(cfg, s3_cidrs)), POD_IDENTITY_EGRESS]
             cloud_pods = {
                 "matchLabels": VLLM_POD,
                 "matchExpressions": [{"key": c.LABEL_PLACES, "operator": "In", "values": CLOUD_PLACES_LABELS}],
@@ -189,7 +209,7 @@ def network_policies(cfg: FactoryConfig, namespace: str) -> list[tuple[str, dict
             policies.append(
                 (
                     "vllm-cloud-weights",
-                    {"podSelector": cloud_pods, "policyTypes": ["Egress"], "egress": VLLM_CLOUD_EGRESS},
+                    {"podSelector": cloud_pods, "policyTypes": ["Egress"], "egress": cloud_egress},
                 )
             )
         if cfg.vector_store is not None:
@@ -318,7 +338,7 @@ class Tenancy(pulumi.ComponentResource):
         for ns_name in GUARDED_NAMESPACES:
             if ns_name not in self.namespaces:
                 continue
-            for pol_name, spec in network_policies(cfg, ns_name):
+            for pol_name, spec in network_policies(cfg, ns_name, ctx.s3_cidrs):
                 k8s.networking.v1.NetworkPolicy(
                     f"{name}-{ns_name}-{pol_name}",
                     metadata=ctx.meta(pol_name, ns_name, ctx.labels(pol_name, "tenancy")),

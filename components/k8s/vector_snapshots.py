@@ -31,7 +31,7 @@ from components.config.models import FactoryConfig, VectorSnapshots
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import vector_store_placement
-from components.k8s.tenancy import HTTPS_EGRESS, POD_IDENTITY_EGRESS, QDRANT_POD, site_store_egress
+from components.k8s.tenancy import POD_IDENTITY_EGRESS, QDRANT_POD, require_s3_cidrs, s3_egress, site_store_egress
 
 NAME = c.VECTOR_SNAPSHOT_JOB
 """CronJob, ConfigMap and NetworkPolicy name; the job pods' app label."""
@@ -317,14 +317,17 @@ def cronjob_spec(
     }
 
 
-def network_policies(cfg: FactoryConfig) -> list[tuple[str, dict[str, Any]]]:
+def network_policies(
+    cfg: FactoryConfig, s3_cidrs: pulumi.Input[list[str]] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """(name, spec) of the snapshot flows on top of the namespace's default deny: job → every Qdrant
-    pod's HTTP port, job → the target (and the Pod Identity agent for the AWS bucket), nothing in."""
+    pod's HTTP port, job → the target (the region's S3 ranges and the Pod Identity agent for the AWS
+    bucket, the store's networks on site), nothing in."""
     target = _snapshots(cfg).target
     qdrant_http = [{"protocol": "TCP", "port": c.PORT_QDRANT_HTTP}]
     egress: list[dict[str, Any]] = [{"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": qdrant_http}]
     if target.kind == "s3-bucket":
-        egress += [HTTPS_EGRESS, POD_IDENTITY_EGRESS]
+        egress += [s3_egress(require_s3_cidrs(cfg, s3_cidrs)), POD_IDENTITY_EGRESS]
     else:
         # The store's own networks only: the snapshots hold the vector store's data, which stays on the site.
         assert target.endpoint is not None and target.cidrs is not None  # semantics.py requires both
@@ -376,7 +379,7 @@ class VectorSnapshotJob(pulumi.ComponentResource):
             data={SCRIPT_KEY: SNAPSHOT_SCRIPT},
             opts=ctx.opts(self),
         )
-        for pol_name, spec in network_policies(cfg):
+        for pol_name, spec in network_policies(cfg, ctx.s3_cidrs):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{pol_name}-netpol", metadata=ctx.meta(pol_name, ns, labels), spec=spec, opts=ctx.opts(self)
             )

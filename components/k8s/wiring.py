@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.aws.s3_ranges import s3_cidrs
 from components.config.models import BucketPurpose, ClusterJoin, FactoryConfig
 from components.k8s.node_location import canonical_role_arn
 from components.k8s.platform import Platform, PlatformArgs, build_platform
@@ -111,6 +112,7 @@ def platform_for(factory: Factory) -> Platform | None:
             models_bucket=bucket,
             secrets=factory.secrets,
             storage_key_arn=storage.key.arn if storage is not None else None,
+            s3_cidrs=s3_cidrs(factory.aws) if cfg.has_eks and factory.aws is not None else None,
             site_node_role_arn=(
                 pulumi.Output.all(factory.hybrid_identity.role.arn, factory.hybrid_identity.role.name).apply(
                     lambda a: canonical_role_arn(a[0], a[1])

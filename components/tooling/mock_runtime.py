@@ -24,6 +24,9 @@ from pulumi.runtime.sync_await import _sync_await
 from components.conventions import PROJECT
 
 PLACEHOLDER_ACCOUNT = "000000000000"
+S3_RANGES_STAND_IN = ["198.51.100.0/24", "203.0.113.0/24"]
+"""The offline account's answer for the region's S3 prefix list: documentation ranges (RFC 5737), so a
+plan never passes stand-ins off as AWS's addresses; a real preview reads the list itself."""
 """Account id the offline plan answers with when the stack file names none."""
 
 
@@ -118,6 +121,22 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if tok == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
+        if tok == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            name = str(args.args.get("name") or "")
+            entries = [{"cidr": cidr, "description": "offline stand-in"} for cidr in S3_RANGES_STAND_IN]
+            return {
+                "id": "pl-offline",
+                "arn": f"arn:aws:ec2:{self.region}:aws:prefix-list/pl-offline",
+                "addressFamily": "IPv4",
+                "entries": entries,
+                "filters": [],
+                "maxEntries": len(entries),
+                "name": name,
+                "ownerId": "AWS",
+                "region": self.region,
+                "tags": {},
+                "version": 1,
+            }, []
         if tok == "aws:ssm/getParametersByPath:getParametersByPath":
             return self._parameters_by_path(args.args), []
         # An invoke nobody mocked would silently return nothing and hide a bug: refuse.

@@ -201,9 +201,11 @@ def _run(
         "SITE_ACCESS_KEY_ID": "site-reader",
         "SITE_SECRET_ACCESS_KEY": "site-reader-secret",
         "CLOUD_BUCKET": CLOUD_BUCKET,
+        "CLOUD_REGION": "eu-central-1",
         "AWS_ACCESS_KEY_ID": "pod-identity",
         "AWS_SECRET_ACCESS_KEY": "pod-identity",
-        "AWS_DEFAULT_REGION": "eu-central-1",
+        # Not the stack's region: the fetcher must take CLOUD_REGION, not the ambient default.
+        "AWS_DEFAULT_REGION": "us-west-2",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

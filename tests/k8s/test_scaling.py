@@ -46,6 +46,7 @@ def _platform_registrations(models: int, candidates: int = 0) -> list:
                 provider=provider,
                 registry="000000000000.dkr.ecr.eu-central-1.amazonaws.com/prod-eu",
                 models_bucket="models-bucket",
+                s3_cidrs=["198.51.100.0/24"],
                 secrets={
                     "routerMasterKey": "offline",
                     "externalApiKey": "offline",

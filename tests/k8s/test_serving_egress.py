@@ -16,14 +16,16 @@ import pytest
 from netpol import Cluster, Pod, cluster_of
 
 from components import conventions as c
+from components.aws.s3_ranges import s3_prefix_list_name
 from components.k8s.tenancy import QDRANT_POD, VLLM_POD
 from components.k8s.vector_snapshots import SNAPSHOT_POD
+from components.tooling.mock_runtime import S3_RANGES_STAND_IN
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CRONJOB = "kubernetes:batch/v1:CronJob"
 
-S3_EU = "52.219.170.1"
-"""An address in AWS's S3 eu-central-1 range."""
+S3_EU = "203.0.113.7"
+"""An address in the region's S3 ranges as the offline plan has them (mock_runtime.S3_RANGES_STAND_IN)."""
 POD_IDENTITY_AGENT = "169.254.170.23"
 ANYWHERE = "1.1.1.1"
 OTHER_SITE_HOST = "10.20.9.1"
@@ -97,7 +99,8 @@ def test_servers_that_may_burst_read_the_models_bucket_with_pod_identity(plans) 
     assert burst, f"prod-eu has no model server that may burst (places: {sorted(groups)})"
     assert [p for p in burst if not cluster.connects(p, _outside(S3_EU), 443)] == []
     assert [p for p in burst if not cluster.connects(p, _outside(POD_IDENTITY_AGENT), 80)] == []
-    # HTTPS only: not plain HTTP to the internet.
+    # S3 only: neither HTTPS nor HTTP to the rest of the internet.
+    assert [p for p in burst if cluster.connects(p, _outside(ANYWHERE), 443)] == []
     assert [p for p in burst if cluster.connects(p, _outside(ANYWHERE), 80)] == []
 
 
@@ -110,6 +113,7 @@ def test_cloud_only_servers_read_the_models_bucket(plans) -> None:
     assert [p for p in servers if not cluster.connects(p, _outside(S3_EU), 443)] == []
     assert [p for p in servers if not cluster.connects(p, _outside(POD_IDENTITY_AGENT), 80)] == []
     assert [p for p in servers if cluster.connects(p, _outside("10.0.0.1"), 8080)] == []
+    assert [p for p in servers if cluster.connects(p, _outside(ANYWHERE), 443)] == []
 
 
 def test_without_the_places_label_a_server_gets_no_cloud_egress(plans) -> None:
@@ -145,3 +149,27 @@ def test_the_on_site_snapshot_job_reaches_qdrant_and_the_site_store_only(stack: 
     assert cluster.connects(job, store, 443)
     for ip, port in ((ANYWHERE, 443), (S3_EU, 443), (POD_IDENTITY_AGENT, 80), (OTHER_SITE_HOST, 443)):
         assert not cluster.connects(job, _outside(ip), port), f"{ip}:{port}"
+
+
+def test_the_cloud_weights_policy_names_the_regions_s3_ranges(plans) -> None:
+    """The ranges come from the region's S3 prefix list (the offline account answers with stand-ins)."""
+    for stack in ("dev", "prod-eu"):
+        (spec,) = [
+            r["inputs"]["spec"]
+            for r in plans[stack].resources
+            if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+            and r["inputs"]["metadata"]["name"] == "vllm-cloud-weights"
+            and r["inputs"]["metadata"]["namespace"] == c.NAMESPACE_SERVING
+        ]
+        assert spec["egress"] == [
+            {"to": [{"ipBlock": {"cidr": n}} for n in S3_RANGES_STAND_IN], "ports": [{"protocol": "TCP", "port": 443}]},
+            {"to": [{"ipBlock": {"cidr": f"{POD_IDENTITY_AGENT}/32"}}], "ports": [{"protocol": "TCP", "port": 80}]},
+        ]
+
+
+@pytest.mark.parametrize(
+    ("region", "name"),
+    [("eu-central-1", "com.amazonaws.eu-central-1.s3"), ("cn-north-1", "cn.com.amazonaws.cn-north-1.s3")],
+)
+def test_the_prefix_list_is_aws_s3_list_of_the_region(region: str, name: str) -> None:
+    assert s3_prefix_list_name(region) == name

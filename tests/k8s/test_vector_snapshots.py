@@ -30,7 +30,7 @@ from components import conventions as c
 from components.config import parse_sections
 from components.config.models import FactoryConfig
 from components.k8s.placement import Placement, vector_store_placement
-from components.k8s.tenancy import HTTPS_EGRESS, POD_IDENTITY_EGRESS, QDRANT_POD
+from components.k8s.tenancy import POD_IDENTITY_EGRESS, QDRANT_POD
 from components.k8s.vector_snapshots import NAME, SCRIPT_KEY, SNAPSHOT_POD, cronjob_spec, network_policies
 from components.tooling.plan import make_plan
 from policies.rules.base import ResourceView
@@ -215,8 +215,17 @@ def test_aws_bucket_target_uses_pod_identity_and_the_stack_key() -> None:
     assert env["SSE"] == "aws:kms" and env["KMS_KEY_ID"] == KMS_ARN
     # No static credential: the Pod Identity agent hands out the workload role's.
     assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT"} & set(env)
-    [(_, job_policy), _] = network_policies(cfg)
-    assert job_policy["egress"][1:] == [HTTPS_EGRESS, POD_IDENTITY_EGRESS]
+    [(_, job_policy), _] = network_policies(cfg, ["198.51.100.0/24", "203.0.113.0/24"])
+    # HTTPS to the region's S3 ranges only, and the Pod Identity agent.
+    assert job_policy["egress"][1:] == [
+        {
+            "to": [{"ipBlock": {"cidr": "198.51.100.0/24"}}, {"ipBlock": {"cidr": "203.0.113.0/24"}}],
+            "ports": [{"protocol": "TCP", "port": 443}],
+        },
+        POD_IDENTITY_EGRESS,
+    ]
+    with pytest.raises(ValueError, match="S3 ranges"):
+        network_policies(cfg)
 
 
 def test_aws_bucket_target_in_the_program(monkeypatch: pytest.MonkeyPatch, write_stack) -> None:

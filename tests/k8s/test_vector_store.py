@@ -207,6 +207,7 @@ def _secrets_under_mocks() -> dict[str, dict[str, str]]:
                 provider=k8s.Provider("test-k8s", kubeconfig="offline"),
                 registry="000000000000.dkr.ecr.eu-central-1.amazonaws.com/prod-eu",
                 models_bucket="models-bucket",
+                s3_cidrs=["198.51.100.0/24"],
                 secrets={
                     "routerMasterKey": pulumi.Output.secret("router"),
                     "externalApiKey": pulumi.Output.secret("external"),

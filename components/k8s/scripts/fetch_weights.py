@@ -48,7 +48,9 @@ def choose_store() -> tuple[Any, str, str]:
         return client, os.environ["SITE_BUCKET"], "site"
     if not os.environ.get("CLOUD_BUCKET"):
         sys.exit(f"fetch-weights: node {host} is not a site server and the stack has no models bucket")
-    return boto3.client("s3"), os.environ["CLOUD_BUCKET"], "cloud"
+    # The stack's region: its regional endpoint is what the pod's NetworkPolicy admits (no global endpoint).
+    client = boto3.client("s3", region_name=os.environ.get("CLOUD_REGION") or None)
+    return client, os.environ["CLOUD_BUCKET"], "cloud"
 
 
 def sha256_file(path: str) -> str:
