@@ -33,7 +33,14 @@ def _cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
-        raise ValueError(f"'{value}' is not a network in CIDR notation (allowed: e.g. 10.20.0.0/24)") from exc
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a network in CIDR notation (allowed: e.g. 10.20.0.0/24)") from exc
+        # An address with a prefix length: say which network was probably meant instead of guessing it.
+        raise ValueError(
+            f"'{value}' has host bits set, so it is an address, not a network (allowed: the network, {network})"
+        ) from exc
 
 
 def _ip(value: str) -> str:

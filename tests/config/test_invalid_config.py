@@ -78,7 +78,16 @@ CASES: list[tuple[str, str, Mutation, list[str]]] = [
         "prod-eu",
         lambda s: s["onPrem"]["network"]["nodeCidrs"].__setitem__(0, "10.20.0.1/24"),
         [
-            "ai-factory:onPrem.network.nodeCidrs[0]: '10.20.0.1/24' is not a network in CIDR notation "
+            "ai-factory:onPrem.network.nodeCidrs[0]: '10.20.0.1/24' has host bits set, so it is an address, not a "
+            "network (allowed: the network, 10.20.0.0/24)"
+        ],
+    ),
+    (
+        "cidr-garbage",
+        "prod-eu",
+        lambda s: s["onPrem"]["network"]["nodeCidrs"].__setitem__(0, "10.20.0/x"),
+        [
+            "ai-factory:onPrem.network.nodeCidrs[0]: '10.20.0/x' is not a network in CIDR notation "
             "(allowed: e.g. 10.20.0.0/24)"
         ],
     ),

@@ -206,8 +206,8 @@ CASES: list[tuple[str, str, Mutation, list[str]]] = [
         "lab",
         lambda s: _target(s).update(cidrs=["10.30.8.5/28"]),
         [
-            "ai-factory:vectorStore.snapshots.target.cidrs[0]: '10.30.8.5/28' is not a network in CIDR notation "
-            "(allowed: e.g. 10.20.0.0/24)"
+            "ai-factory:vectorStore.snapshots.target.cidrs[0]: '10.30.8.5/28' has host bits set, so it is an "
+            "address, not a network (allowed: the network, 10.30.8.0/28)"
         ],
     ),
     (
