@@ -20,13 +20,7 @@ def s3_prefix_list_name(region: str) -> str:
 
 
 def s3_cidrs(ctx: AwsContext) -> pulumi.Output[list[str]]:
-    def cidrs(result: aws.ec2.GetManagedPrefixListResult) -> list[str]:
-        found = sorted({e.cidr for e in result.entries})
-        if not found:
-            # An empty `to` in a NetworkPolicy rule would mean "anywhere": never pass one on.
-            raise ValueError(f"the AWS prefix list {s3_prefix_list_name(ctx.region)} has no entries")
-        return found
-
+    """Sorted, without repeats; an empty list is refused where the policies are built (tenancy._ip_blocks)."""
     return aws.ec2.get_managed_prefix_list_output(
         name=s3_prefix_list_name(ctx.region), opts=pulumi.InvokeOutputOptions(provider=ctx.provider)
-    ).apply(cidrs)
+    ).apply(lambda result: sorted({e.cidr for e in result.entries}))

@@ -37,12 +37,16 @@ class Placement:
         return out
 
     @property
-    def on_prem_only(self) -> bool:
-        terms = (
+    def _required_terms(self) -> list[dict[str, Any]]:
+        return (
             self.affinity.get("nodeAffinity", {})
             .get("requiredDuringSchedulingIgnoredDuringExecution", {})
             .get("nodeSelectorTerms", [])
         )
+
+    @property
+    def on_prem_only(self) -> bool:
+        terms = self._required_terms
         return bool(terms) and all(
             any(
                 e["key"] == c.LABEL_LOCATION and e["operator"] == "In" and e["values"] == [c.LOCATION_ON_PREM]
@@ -54,15 +58,10 @@ class Placement:
     @property
     def locations(self) -> list[str]:
         """Node locations (ai-factory.io/location) the required affinity admits, sorted."""
-        terms = (
-            self.affinity.get("nodeAffinity", {})
-            .get("requiredDuringSchedulingIgnoredDuringExecution", {})
-            .get("nodeSelectorTerms", [])
-        )
         return sorted(
             {
                 v
-                for t in terms
+                for t in self._required_terms
                 for e in t["matchExpressions"]
                 if e["key"] == c.LABEL_LOCATION and e["operator"] == "In"
                 for v in e["values"]

@@ -140,9 +140,16 @@ POD_IDENTITY_EGRESS = {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "port
 """The EKS Pod Identity agent on the node: where the weight fetcher gets its bucket credentials."""
 
 
+def _ip_blocks(cidrs: list[str]) -> list[dict[str, Any]]:
+    if not cidrs:
+        # An empty `to` in a NetworkPolicy rule means "anywhere": never build one.
+        raise ValueError("no networks for an egress rule: an empty `to` would let the pods reach anywhere")
+    return [{"ipBlock": {"cidr": n}} for n in cidrs]
+
+
 def site_store_egress(endpoint: str, cidrs: list[str]) -> dict[str, Any]:
     """To a site store: its networks, on its endpoint's port (443 unless the URL names one)."""
-    return {"to": [{"ipBlock": {"cidr": n}} for n in cidrs], "ports": _ports(urlsplit(endpoint).port or 443)}
+    return {"to": _ip_blocks(cidrs), "ports": _ports(urlsplit(endpoint).port or 443)}
 
 
 def vllm_site_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
@@ -153,25 +160,15 @@ def vllm_site_egress(cfg: FactoryConfig) -> list[dict[str, Any]]:
     return [site_store_egress(store.endpoint, store.cidrs)]
 
 
-def s3_egress(cidrs: pulumi.Input[list[str]]) -> dict[str, Any]:
+def s3_egress(cfg: FactoryConfig, cidrs: pulumi.Input[list[str]] | None) -> dict[str, Any]:
     """HTTPS to the region's S3 ranges only (components/aws/s3_ranges.py), not to the internet."""
-
-    def blocks(cs: list[str]) -> list[dict[str, Any]]:
-        if not cs:
-            raise ValueError("no S3 ranges: an empty `to` would let the pods reach anywhere")
-        return [{"ipBlock": {"cidr": n}} for n in cs]
-
-    to = blocks(cidrs) if isinstance(cidrs, list) else pulumi.Output.from_input(cidrs).apply(blocks)
-    return {"to": to, "ports": _ports(443)}
-
-
-def require_s3_cidrs(cfg: FactoryConfig, cidrs: pulumi.Input[list[str]] | None) -> pulumi.Input[list[str]]:
     if cidrs is None:
         raise ValueError(
             f"{cfg.environment.name}: EKS stacks need the region's S3 ranges for bucket readers' NetworkPolicies "
             "(PlatformArgs.s3_cidrs, from components/aws/s3_ranges.py)"
         )
-    return cidrs
+    to = _ip_blocks(cidrs) if isinstance(cidrs, list) else pulumi.Output.from_input(cidrs).apply(_ip_blocks)
+    return {"to": to, "ports": _ports(443)}
 
 
 def network_policies(
@@ -201,7 +198,7 @@ def network_policies(
         if cfg.has_eks:
             # Servers that may run on cloud nodes read the models bucket there (placement decides the label):
             # HTTPS to the region's S3 ranges and the Pod Identity agent that hands out the bucket role.
-            cloud_egress = [s3_egress(require_s3_cidrs(cfg, s3_cidrs)), POD_IDENTITY_EGRESS]
+            cloud_egress = [s3_egress(cfg, s3_cidrs), POD_IDENTITY_EGRESS]
             cloud_pods = {
                 "matchLabels": VLLM_POD,
                 "matchExpressions": [{"key": c.LABEL_PLACES, "operator": "In", "values": CLOUD_PLACES_LABELS}],

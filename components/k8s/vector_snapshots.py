@@ -31,7 +31,7 @@ from components.config.models import FactoryConfig, VectorSnapshots
 from components.k8s import images
 from components.k8s.context import PlatformContext, restricted_container_security, restricted_pod_security
 from components.k8s.placement import vector_store_placement
-from components.k8s.tenancy import POD_IDENTITY_EGRESS, QDRANT_POD, require_s3_cidrs, s3_egress, site_store_egress
+from components.k8s.tenancy import POD_IDENTITY_EGRESS, QDRANT_POD, s3_egress, site_store_egress
 
 NAME = c.VECTOR_SNAPSHOT_JOB
 """CronJob, ConfigMap and NetworkPolicy name; the job pods' app label."""
@@ -327,7 +327,7 @@ def network_policies(
     qdrant_http = [{"protocol": "TCP", "port": c.PORT_QDRANT_HTTP}]
     egress: list[dict[str, Any]] = [{"to": [{"podSelector": {"matchLabels": QDRANT_POD}}], "ports": qdrant_http}]
     if target.kind == "s3-bucket":
-        egress += [s3_egress(require_s3_cidrs(cfg, s3_cidrs)), POD_IDENTITY_EGRESS]
+        egress += [s3_egress(cfg, s3_cidrs), POD_IDENTITY_EGRESS]
     else:
         # The store's own networks only: the snapshots hold the vector store's data, which stays on the site.
         assert target.endpoint is not None and target.cidrs is not None  # semantics.py requires both

@@ -24,10 +24,10 @@ from pulumi.runtime.sync_await import _sync_await
 from components.conventions import PROJECT
 
 PLACEHOLDER_ACCOUNT = "000000000000"
+"""Account id the offline plan answers with when the stack file names none."""
 S3_RANGES_STAND_IN = ["198.51.100.0/24", "203.0.113.0/24"]
 """The offline account's answer for the region's S3 prefix list: documentation ranges (RFC 5737), so a
 plan never passes stand-ins off as AWS's addresses; a real preview reads the list itself."""
-"""Account id the offline plan answers with when the stack file names none."""
 
 
 @dataclass

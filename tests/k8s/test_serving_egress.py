@@ -17,7 +17,7 @@ from netpol import Cluster, Pod, cluster_of
 
 from components import conventions as c
 from components.aws.s3_ranges import s3_prefix_list_name
-from components.k8s.tenancy import QDRANT_POD, VLLM_POD
+from components.k8s.tenancy import QDRANT_POD, VLLM_POD, s3_egress, site_store_egress
 from components.k8s.vector_snapshots import SNAPSHOT_POD
 from components.tooling.mock_runtime import S3_RANGES_STAND_IN
 
@@ -173,3 +173,14 @@ def test_the_cloud_weights_policy_names_the_regions_s3_ranges(plans) -> None:
 )
 def test_the_prefix_list_is_aws_s3_list_of_the_region(region: str, name: str) -> None:
     assert s3_prefix_list_name(region) == name
+
+
+def test_an_empty_network_list_never_becomes_an_open_rule(plans) -> None:
+    """An empty `to` means "anywhere" to Kubernetes: building one is refused, for S3 and site stores alike."""
+    cfg = plans["prod-eu"].config
+    with pytest.raises(ValueError, match="empty `to`"):
+        s3_egress(cfg, [])
+    with pytest.raises(ValueError, match="empty `to`"):
+        site_store_egress("https://s3.fra1.example.internal", [])
+    with pytest.raises(ValueError, match="S3 ranges"):
+        s3_egress(cfg, None)
